@@ -1,0 +1,63 @@
+/**
+ * The `Transport` service: opens one message connection (a WebSocket or a test double) in a Scope.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { AuthenticationError, ConnectionError } from "./Errors.js"
+
+/**
+ * What to connect to. Values that carry secrets (API keys, client secrets) are `Redacted`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TransportRequest {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | Redacted.Redacted<string>>>
+  readonly protocols: ReadonlyArray<string | Redacted.Redacted<string>>
+}
+
+/**
+ * One open connection. It is closed when the Scope it was opened in closes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TransportConnection {
+  /** Writes one text frame. Fails with a retryable `ConnectionError` if the connection is gone. */
+  readonly send: (text: string) => Effect.Effect<void, ConnectionError>
+  /**
+   * The received text frames, for a single consumer. The stream ends when the connection ends:
+   * it succeeds after a normal close (code 1000) and fails with a `ConnectionError` carrying the
+   * close code and reason (or the network error) otherwise, including an abrupt 1006 drop.
+   */
+  readonly messages: Stream.Stream<string, ConnectionError>
+  /** Closes the connection from this side (normal close 1000 unless told otherwise). */
+  readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+}
+
+/**
+ * Opens connections. The open effect succeeds once the connection is open; an HTTP 401/403
+ * handshake fails with `AuthenticationError`, other failures with a retryable `ConnectionError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TransportService {
+  readonly open: (
+    request: TransportRequest
+  ) => Effect.Effect<TransportConnection, ConnectionError | AuthenticationError, Scope.Scope>
+}
+
+/**
+ * The transport service tag. Swap its Layer to change transport (Node `ws`, browser, mock).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Transport extends Context.Tag("@realtime-fx/core/Transport")<Transport, TransportService>() {}

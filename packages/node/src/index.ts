@@ -1,0 +1,6 @@
+/**
+ * realtime-fx for Node.js: ws transport, WAV file I/O and the demo CLI.
+ *
+ * @since 0.1.0
+ */
+export {}
