@@ -1,0 +1,98 @@
+/**
+ * Pure building of realtime WebSocket URLs from a base URL and query parameters.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+
+/** @internal */
+export interface UrlParams {
+  /** Set as `model` only when the URL carries no `model` parameter yet. */
+  readonly model?: string | undefined
+  /** Set (replacing any existing value of the same key), in this order. Undefined values are skipped. */
+  readonly set?: ReadonlyArray<readonly [string, string | undefined]> | undefined
+}
+
+const realtimeSuffixPaths: ReadonlySet<string> = new Set(["", "/v1", "/openai", "/openai/v1"])
+
+const schemes: Readonly<Record<string, string>> = {
+  "http:": "ws:",
+  "https:": "wss:",
+  "ws:": "ws:",
+  "wss:": "wss:"
+}
+
+const decodeKey = (raw: string): string => {
+  const key = raw.split("=", 1)[0]!
+  try {
+    return decodeURIComponent(key.replace(/\+/g, " "))
+  } catch {
+    return key
+  }
+}
+
+const encodePair = (key: string, value: string): string => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`
+
+/**
+ * Splits a raw query (without `?`) into its `&`-separated segments, dropping empty ones.
+ *
+ * @internal
+ */
+const segments = (rawQuery: string): Array<string> => rawQuery.split("&").filter((segment) => segment.length > 0)
+
+/**
+ * Adds or replaces query parameters on an already final URL, keeping the raw text of every other
+ * parameter. Fails with a message when the URL cannot be parsed.
+ *
+ * @internal
+ */
+export const withQuery = (
+  url: string,
+  params: UrlParams
+): Either.Either<string, string> => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return Either.left(`invalid URL: ${JSON.stringify(url)}`)
+  }
+  const setEntries = (params.set ?? []).filter((entry): entry is readonly [string, string] => entry[1] !== undefined)
+  const setKeys = new Set(setEntries.map(([key]) => key))
+  const kept = segments(parsed.search.slice(1)).filter((segment) => !setKeys.has(decodeKey(segment)))
+  const hasModel = kept.some((segment) => decodeKey(segment) === "model")
+  const added: Array<string> = []
+  if (params.model !== undefined && !hasModel && !setKeys.has("model")) {
+    added.push(encodePair("model", params.model))
+  }
+  for (const [key, value] of setEntries) added.push(encodePair(key, value))
+  const all = [...kept, ...added]
+  parsed.search = all.length > 0 ? `?${all.join("&")}` : ""
+  return Either.right(parsed.toString())
+}
+
+/**
+ * Builds a realtime WebSocket URL from a base URL: `http(s)` becomes `ws(s)`; a path that is empty,
+ * `/v1`, `/openai` or `/openai/v1` gets `/realtime` appended, any other path is used as given
+ * (trailing slashes removed); any fragment is dropped; then the query parameters are applied
+ * (`model` only when absent, `set` entries replacing same-named ones, other parameters kept verbatim).
+ * Idempotent on its own output. Fails with a message for an unparsable URL or another scheme.
+ *
+ * @internal
+ */
+export const build = (base: string, params: UrlParams = {}): Either.Either<string, string> => {
+  let parsed: URL
+  try {
+    parsed = new URL(base.trim())
+  } catch {
+    return Either.left(`invalid URL: ${JSON.stringify(base)}`)
+  }
+  const scheme = schemes[parsed.protocol]
+  if (scheme === undefined) {
+    return Either.left(`unsupported URL scheme ${JSON.stringify(parsed.protocol)} (expected http, https, ws or wss)`)
+  }
+  parsed.protocol = scheme
+  const path = parsed.pathname.replace(/\/+$/, "")
+  parsed.pathname = realtimeSuffixPaths.has(path) ? `${path}/realtime` : path
+  parsed.hash = ""
+  return withQuery(parsed.toString(), params)
+}
