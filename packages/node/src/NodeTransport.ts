@@ -1,0 +1,50 @@
+/**
+ * The Node.js `Transport`: WebSocket connections through `ws` (custom headers) and @effect/platform's Socket.
+ *
+ * @since 0.1.0
+ */
+import { Transport, type TransportService } from "@realtime-fx/core/Transport"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as internal from "./internal/wsConnection.js"
+
+/**
+ * Options of the Node transport.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** How long an open may wait for the WebSocket handshake (default 10 seconds). */
+  readonly openTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Builds the transport service. `open` succeeds once the socket is open; an upgrade refused with
+ * HTTP 401/403 fails with `AuthenticationError`, any other failure with a retryable `ConnectionError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<TransportService> =>
+  Effect.sync(() => {
+    const openOptions: internal.OpenOptions = { openTimeout: options.openTimeout ?? "10 seconds" }
+    return Transport.of({ open: (request) => internal.open(request, openOptions) })
+  })
+
+/**
+ * The transport with the given options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: Options): Layer.Layer<Transport> => Layer.effect(Transport, make(options))
+
+/**
+ * The transport with default options (10 second open timeout).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Transport> = layerWith({})

@@ -1,0 +1,196 @@
+/**
+ * Machinery of the Node transport: one `ws` connection driven through @effect/platform's Socket.
+ *
+ * @since 0.1.0
+ */
+import * as Socket from "@effect/platform/Socket"
+import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
+import type { TransportConnection, TransportRequest } from "@realtime-fx/core/Transport"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import WebSocket from "ws"
+
+/** @internal */
+export interface OpenOptions {
+  readonly openTimeout: Duration.DurationInput
+}
+
+const decoder = new TextDecoder()
+
+const reveal = (value: string | Redacted.Redacted<string>): string =>
+  Redacted.isRedacted(value) ? Redacted.value(value) : value
+
+const errorMessage = (u: unknown): string =>
+  u instanceof Error ? u.message : typeof u === "string" ? u : "unknown error"
+
+/**
+ * The mutable facts about one `ws` instance that the Socket API does not surface: the HTTP status of
+ * a refused upgrade, the last error, and whether the connection has ended.
+ */
+interface WsState {
+  status: number | undefined
+  lastError: unknown
+  ended: boolean
+}
+
+const acquireWs = (request: TransportRequest, state: WsState) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => {
+        const headers: Record<string, string> = {}
+        for (const [name, value] of Object.entries(request.headers)) headers[name] = reveal(value)
+        const protocols = request.protocols.map(reveal)
+        const ws = new WebSocket(request.url, protocols, { headers })
+        // A permanent listener: `ws` throws on an 'error' event nobody listens to.
+        ws.on("error", (error) => {
+          state.lastError = error
+        })
+        ws.on("close", () => {
+          state.ended = true
+        })
+        ws.on("unexpected-response", (_req, res) => {
+          state.status = res.statusCode
+          res.resume()
+          ws.terminate()
+        })
+        return ws as unknown as globalThis.WebSocket
+      },
+      catch: (cause) => new Socket.SocketGenericError({ reason: "Open", cause })
+    }),
+    (ws) =>
+      Effect.sync(() => {
+        state.ended = true
+        const raw = ws as unknown as WebSocket
+        if (raw.readyState === WebSocket.OPEN) raw.close(1000)
+        else if (raw.readyState === WebSocket.CONNECTING) raw.terminate()
+      })
+  )
+
+/** Maps an end of the run loop before the socket opened to the error `open` reports. */
+const openFailure = (
+  error: Socket.SocketError,
+  state: WsState
+): ConnectionError | AuthenticationError => {
+  const status = state.status
+  if (status === 401 || status === 403) {
+    return new AuthenticationError({
+      message: `WebSocket upgrade refused with HTTP ${status}`,
+      status
+    })
+  }
+  if (status !== undefined) {
+    return new ConnectionError({ message: `WebSocket upgrade refused with HTTP ${status}`, retryable: true })
+  }
+  switch (error.reason) {
+    case "OpenTimeout":
+      return new ConnectionError({ message: "WebSocket open timed out", retryable: true })
+    case "Close":
+      return new ConnectionError({
+        message: `WebSocket closed before it opened (code ${error.code})`,
+        retryable: true,
+        code: error.code,
+        ...(error.closeReason ? { reason: error.closeReason } : {})
+      })
+    default:
+      return new ConnectionError({
+        message: `WebSocket could not be opened: ${errorMessage(state.lastError ?? error.cause)}`,
+        retryable: true
+      })
+  }
+}
+
+/** Maps an end of the run loop after the socket opened to the error `messages` fails with. */
+const lostFailure = (error: Socket.SocketError, state: WsState): ConnectionError =>
+  error.reason === "Close"
+    ? new ConnectionError({
+      message: `WebSocket closed with code ${error.code}${error.closeReason ? `: ${error.closeReason}` : ""}`,
+      retryable: true,
+      code: error.code,
+      ...(error.closeReason ? { reason: error.closeReason } : {})
+    })
+    : new ConnectionError({
+      message: `WebSocket connection lost: ${errorMessage(state.lastError ?? error.cause)}`,
+      retryable: true
+    })
+
+const closedError = new ConnectionError({ message: "WebSocket connection is closed", retryable: true })
+
+/**
+ * Opens one connection in the current Scope; succeeds once the socket is open.
+ *
+ * @internal
+ */
+export const open = (
+  request: TransportRequest,
+  options: OpenOptions
+): Effect.Effect<TransportConnection, ConnectionError | AuthenticationError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const state: WsState = { status: undefined, lastError: undefined, ended: false }
+    const inbox = yield* Mailbox.make<string, ConnectionError>()
+    const opened = yield* Deferred.make<void>()
+    const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
+
+    const socket = yield* Socket.fromWebSocket(acquireWs(request, state), {
+      closeCodeIsError: (code) => code !== 1000,
+      openTimeout: options.openTimeout
+    })
+    const write = yield* socket.writer
+
+    const onData = (data: string | Uint8Array): void => {
+      inbox.unsafeOffer(typeof data === "string" ? data : decoder.decode(data))
+    }
+
+    yield* socket.runRaw(onData, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
+      Effect.onExit((exit) =>
+        Effect.gen(function*() {
+          state.ended = true
+          const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+          if (!(yield* Deferred.isDone(opened))) {
+            yield* Deferred.fail(
+              failedToOpen,
+              error === undefined
+                ? new ConnectionError({ message: "WebSocket ended before it opened", retryable: true })
+                : openFailure(error, state)
+            )
+            return yield* inbox.fail(closedError)
+          }
+          if (error !== undefined) return yield* inbox.fail(lostFailure(error, state))
+          if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) {
+            return yield* inbox.fail(
+              new ConnectionError({ message: `WebSocket run loop died: ${Cause.pretty(exit.cause)}`, retryable: true })
+            )
+          }
+          return yield* inbox.end
+        })
+      ),
+      Effect.forkScoped
+    )
+    // Runs before the fiber above is interrupted (finalizers run in reverse order), so a `send`
+    // racing the scope's end fails at once instead of waiting for a socket that is going away.
+    yield* Effect.addFinalizer(() => Effect.sync(() => void (state.ended = true)))
+
+    yield* Effect.raceFirst(Deferred.await(opened), Deferred.await(failedToOpen))
+
+    const send = (text: string): Effect.Effect<void, ConnectionError> =>
+      Effect.suspend(() => state.ended ? Effect.fail(closedError) : Effect.mapError(write(text), () => closedError))
+
+    const close = (code?: number, reason?: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (state.ended) return Effect.void
+        state.ended = true
+        return Effect.ignore(write(new Socket.CloseEvent(code ?? 1000, reason)))
+      })
+
+    return {
+      send,
+      messages: Mailbox.toStream(inbox),
+      close
+    } satisfies TransportConnection
+  })

@@ -1,0 +1,317 @@
+import { assert, describe, it } from "@effect/vitest"
+import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
+import { Transport, type TransportRequest } from "@realtime-fx/core/Transport"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { IncomingMessage } from "node:http"
+import * as Net from "node:net"
+import type { AddressInfo } from "node:net"
+import { WebSocketServer, type ServerOptions, type WebSocket } from "ws"
+import * as NodeTransport from "../src/NodeTransport.js"
+
+// Every test talks to a real `ws` server on 127.0.0.1 and is bounded in time.
+
+interface ServerConnection {
+  readonly ws: WebSocket
+  readonly request: IncomingMessage
+  readonly received: Queue.Queue<string>
+  readonly closed: Deferred.Deferred<{ readonly code: number; readonly reason: string }>
+}
+
+const makeServer = (options: Omit<ServerOptions, "host" | "port"> = {}) =>
+  Effect.gen(function*() {
+    const connections = yield* Queue.unbounded<ServerConnection>()
+    const wss = yield* Effect.acquireRelease(
+      Effect.async<WebSocketServer>((resume) => {
+        const server: WebSocketServer = new WebSocketServer({ ...options, host: "127.0.0.1", port: 0 }, () =>
+          resume(Effect.succeed(server)))
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          for (const client of server.clients) client.terminate()
+          server.close(() => resume(Effect.void))
+        })
+    )
+    wss.on("connection", (ws, request) => {
+      const received = Effect.runSync(Queue.unbounded<string>())
+      const closed = Effect.runSync(Deferred.make<{ readonly code: number; readonly reason: string }>())
+      ws.on("message", (data, isBinary) => {
+        received.unsafeOffer(isBinary ? `binary:${data.toString()}` : data.toString())
+      })
+      ws.on("close", (code, reason) => {
+        Deferred.unsafeDone(closed, Exit.succeed({ code, reason: reason.toString() }))
+      })
+      connections.unsafeOffer({ ws, request, received, closed })
+    })
+    const port = (wss.address() as AddressInfo).port
+    return { url: `ws://127.0.0.1:${port}/v1/realtime?model=m`, port, connections }
+  })
+
+const request = (url: string, extra: Partial<TransportRequest> = {}): TransportRequest => ({
+  url,
+  headers: {},
+  protocols: [],
+  ...extra
+})
+
+const open = (req: TransportRequest) => Effect.flatMap(Transport, (transport) => transport.open(req))
+
+const bounded = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(Effect.timeoutFail({ duration: "8 seconds", onTimeout: () => new Error("test timed out") }))
+
+const waitUntil = (condition: () => boolean) =>
+  Effect.suspend(() => condition() ? Effect.void : Effect.fail("not yet")).pipe(
+    Effect.retry(Schedule.spaced("20 millis")),
+    Effect.timeout("2 seconds"),
+    Effect.ignore
+  )
+
+const provide = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(bounded, Effect.provide(NodeTransport.layerWith({ openTimeout: "3 seconds" })))
+
+describe("NodeTransport", () => {
+  it.scopedLive("sends the headers, the subprotocols and the URL; frames flow both ways", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url, {
+        headers: { Authorization: Redacted.make("Bearer sk-secret"), "User-Agent": "realtime-fx-test/1.0" },
+        protocols: ["realtime", Redacted.make("xai-client-secret.abc")]
+      }))
+      const peer = yield* Queue.take(server.connections)
+      assert.strictEqual(peer.request.headers.authorization, "Bearer sk-secret")
+      assert.strictEqual(peer.request.headers["user-agent"], "realtime-fx-test/1.0")
+      assert.deepStrictEqual(
+        peer.request.headers["sec-websocket-protocol"]?.split(",").map((p) => p.trim()),
+        ["realtime", "xai-client-secret.abc"]
+      )
+      assert.strictEqual(peer.ws.protocol, "realtime")
+      assert.strictEqual(peer.request.url, "/v1/realtime?model=m")
+
+      yield* connection.send("{\"type\":\"first\"}")
+      yield* connection.send("second")
+      assert.strictEqual(yield* Queue.take(peer.received), "{\"type\":\"first\"}")
+      assert.strictEqual(yield* Queue.take(peer.received), "second")
+
+      peer.ws.send("text frame")
+      peer.ws.send(Buffer.from("binary frame \u00e9", "utf8"))
+      const frames = yield* connection.messages.pipe(Stream.take(2), Stream.runCollect)
+      assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["text frame", "binary frame \u00e9"])
+    })))
+
+  it.scopedLive("frames sent by the server right after the upgrade are not lost", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      for (let i = 0; i < 100; i++) peer.ws.send(`m${i}`)
+      const frames = yield* connection.messages.pipe(Stream.take(100), Stream.runCollect)
+      assert.deepStrictEqual(Chunk.toReadonlyArray(frames), Array.from({ length: 100 }, (_, i) => `m${i}`))
+    })))
+
+  for (const status of [401, 403]) {
+    it.scopedLive(`an upgrade refused with ${status} fails with AuthenticationError status ${status}`, () =>
+      provide(Effect.gen(function*() {
+        const server = yield* makeServer({ verifyClient: (_info, done) => done(false, status) })
+        const error = yield* Effect.flip(open(request(server.url, {
+          headers: { Authorization: Redacted.make("Bearer sk-secret") }
+        })))
+        assert.instanceOf(error, AuthenticationError)
+        assert.strictEqual(error.status, status)
+        assert.notInclude(error.message, "sk-secret")
+      })))
+  }
+
+  it.scopedLive("an upgrade refused with 500 fails with a retryable ConnectionError", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer({ verifyClient: (_info, done) => done(false, 500) })
+      const error = yield* Effect.flip(open(request(server.url)))
+      assert.instanceOf(error, ConnectionError)
+      assert.isTrue(error._tag === "ConnectionError" && error.retryable)
+      assert.include(error.message, "500")
+    })))
+
+  it.scopedLive("a refused TCP connection fails with a retryable ConnectionError", () =>
+    provide(Effect.gen(function*() {
+      // Take a free port, then close it so nothing listens there.
+      const port = yield* Effect.async<number>((resume) => {
+        const probe = Net.createServer()
+        probe.listen(0, "127.0.0.1", () => {
+          const free = (probe.address() as AddressInfo).port
+          probe.close(() => resume(Effect.succeed(free)))
+        })
+      })
+      const error = yield* Effect.flip(open(request(`ws://127.0.0.1:${port}/`)))
+      assert.instanceOf(error, ConnectionError)
+      assert.isTrue(error._tag === "ConnectionError" && error.retryable)
+    })))
+
+  it.scopedLive("a server that never answers the upgrade fails with openTimeout as a retryable ConnectionError", () =>
+    Effect.gen(function*() {
+      const sockets = new Set<Net.Socket>()
+      const closedSockets = new Set<Net.Socket>()
+      const port = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const server = Net.createServer((socket) => {
+            sockets.add(socket)
+            socket.on("close", () => closedSockets.add(socket))
+            socket.resume()
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => resume(Effect.void))
+          })
+      ).pipe(Effect.map((server) => (server.address() as AddressInfo).port))
+      const error = yield* Effect.flip(open(request(`ws://127.0.0.1:${port}/`)))
+      assert.instanceOf(error, ConnectionError)
+      assert.isTrue(error._tag === "ConnectionError" && error.retryable)
+      assert.include(error.message, "timed out")
+      assert.strictEqual(sockets.size, 1)
+      // The timed-out handshake is aborted: the server sees the TCP connection close.
+      yield* waitUntil(() => closedSockets.size === 1)
+      assert.strictEqual(closedSockets.size, 1)
+    }).pipe(bounded, Effect.provide(NodeTransport.layerWith({ openTimeout: "300 millis" }))))
+
+  it.scopedLive("a terminated connection fails messages (retryable, 1006) and a later send fails promptly", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      peer.ws.send("before")
+      const collected = yield* connection.messages.pipe(
+        Stream.runFoldEffect([] as Array<string>, (acc, frame) =>
+          Effect.sync(() => {
+            if (frame === "before") peer.ws.terminate()
+            return [...acc, frame]
+          })),
+        Effect.either
+      )
+      assert.isTrue(Either.isLeft(collected))
+      const error = Either.getLeft(collected).pipe((o) => o._tag === "Some" ? o.value : undefined)
+      assert.instanceOf(error, ConnectionError)
+      assert.isTrue(error!.retryable)
+      assert.strictEqual(error!.code, 1006)
+
+      const sendError = yield* connection.send("after").pipe(
+        Effect.timeoutFail({ duration: "1 second", onTimeout: () => "send hung" as const }),
+        Effect.flip
+      )
+      assert.instanceOf(sendError, ConnectionError)
+      assert.isTrue((sendError as ConnectionError).retryable)
+    })))
+
+  it.scopedLive("a server close with 1000 ends messages successfully after the frames before it", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      peer.ws.send("one")
+      peer.ws.send("two")
+      peer.ws.close(1000, "done")
+      const frames = yield* Stream.runCollect(connection.messages)
+      assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["one", "two"])
+      const sendError = yield* Effect.flip(connection.send("late"))
+      assert.isTrue(sendError.retryable)
+    })))
+
+  it.scopedLive("a server close with 1011 fails messages with the code and the reason", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      peer.ws.send("one")
+      peer.ws.close(1011, "internal boom")
+      const frames: Array<string> = []
+      const error = yield* connection.messages.pipe(
+        Stream.runForEach((frame) => Effect.sync(() => void frames.push(frame))),
+        Effect.flip
+      )
+      assert.deepStrictEqual(frames, ["one"])
+      assert.instanceOf(error, ConnectionError)
+      assert.strictEqual(error.code, 1011)
+      assert.strictEqual(error.reason, "internal boom")
+      assert.isTrue(error.retryable)
+    })))
+
+  it.scopedLive("close(code, reason) from the client reaches the server; a 1000 close ends messages", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const first = yield* open(request(server.url))
+      const firstPeer = yield* Queue.take(server.connections)
+      yield* first.close(4000, "client going")
+      assert.deepStrictEqual(yield* Deferred.await(firstPeer.closed), { code: 4000, reason: "client going" })
+
+      const second = yield* open(request(server.url))
+      const secondPeer = yield* Queue.take(server.connections)
+      const reader = yield* Effect.fork(Stream.runCollect(second.messages))
+      yield* second.close()
+      assert.strictEqual((yield* Deferred.await(secondPeer.closed)).code, 1000)
+      assert.strictEqual(Chunk.size(yield* Fiber.join(reader)), 0)
+      assert.isTrue((yield* Effect.flip(second.send("late"))).retryable)
+    })))
+
+  it.scopedLive("closing the scope closes the server-side socket with 1000 and ends messages", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* Effect.scoped(open(request(server.url)))
+      const peer = yield* Queue.take(server.connections)
+      assert.strictEqual((yield* Deferred.await(peer.closed)).code, 1000)
+      const frames = yield* Stream.runCollect(connection.messages)
+      assert.strictEqual(Chunk.size(frames), 0)
+      const sendError = yield* connection.send("late").pipe(
+        Effect.timeoutFail({ duration: "1 second", onTimeout: () => "send hung" as const }),
+        Effect.flip
+      )
+      assert.instanceOf(sendError, ConnectionError)
+    })))
+
+  it.scopedLive("interrupting an open that waits for the handshake leaves nothing running", () =>
+    Effect.gen(function*() {
+      const sockets = new Set<Net.Socket>()
+      const closedSockets = new Set<Net.Socket>()
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const s = Net.createServer((socket) => {
+            sockets.add(socket)
+            socket.on("close", () => closedSockets.add(socket))
+            socket.resume() // read (and discard) the request so that the client's FIN is seen
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) => Effect.async<void>((resume) => {
+          for (const socket of sockets) socket.destroy()
+          s.close(() => resume(Effect.void))
+        })
+      )
+      const port = (server.address() as AddressInfo).port
+      const result = yield* open(request(`ws://127.0.0.1:${port}/`)).pipe(
+        Effect.scoped,
+        Effect.timeout("300 millis"),
+        Effect.either
+      )
+      assert.isTrue(Either.isLeft(result))
+      // The client aborts the pending handshake: the server sees its TCP socket close.
+      yield* waitUntil(() => closedSockets.size === 1)
+      assert.strictEqual(sockets.size, 1)
+      assert.strictEqual(closedSockets.size, 1)
+    }).pipe(bounded, Effect.provide(NodeTransport.layerWith({ openTimeout: "5 seconds" }))))
+
+  it.scopedLive("the default layer opens connections", () =>
+    Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      yield* connection.send("ping")
+      assert.strictEqual(yield* Queue.take(peer.received), "ping")
+    }).pipe(bounded, Effect.provide(NodeTransport.layer)))
+})
