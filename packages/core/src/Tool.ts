@@ -14,7 +14,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import type { FunctionToolDefinition, ToolDefinition } from "./internal/provisional.js"
+import type { FunctionToolDefinition, ToolDefinition } from "./protocol/Session.js"
 
 /**
  * A tool run by this client: the model sends JSON arguments, they are decoded with `parameters`
@@ -407,6 +407,8 @@ export const builtInServerToolNames: ReadonlySet<string> = new Set([
   "collections_search"
 ])
 
+const isListed = (names: unknown, name: string): boolean => Array.isArray(names) && names.includes(name)
+
 const isServerSideName = (tools: ReadonlyArray<Tool>, name: string): boolean => {
   if (builtInServerToolNames.has(name)) return true
   for (const tool of tools) {
@@ -415,7 +417,11 @@ const isServerSideName = (tools: ReadonlyArray<Tool>, name: string): boolean => 
     const definition = tool.definition
     if (definition.type === "mcp") {
       // Without an allow-list an MCP server may expose any name: it could be one of them.
-      if (definition.allowed_tools === undefined || definition.allowed_tools.includes(name)) return true
+      const allowed = definition.allowed_tools
+      if (allowed === undefined || allowed === null) return true
+      if (Array.isArray(allowed) ? allowed.includes(name) : !("tool_names" in allowed) || isListed(allowed.tool_names, name)) {
+        return true
+      }
     }
   }
   return false

@@ -54,7 +54,7 @@ export const withQuery = (
   try {
     parsed = new URL(url)
   } catch {
-    return Either.left(`invalid URL: ${JSON.stringify(url)}`)
+    return Either.left("the URL cannot be parsed")
   }
   const setEntries = (params.set ?? []).filter((entry): entry is readonly [string, string] => entry[1] !== undefined)
   const setKeys = new Set(setEntries.map(([key]) => key))
@@ -84,7 +84,7 @@ export const build = (base: string, params: UrlParams = {}): Either.Either<strin
   try {
     parsed = new URL(base.trim())
   } catch {
-    return Either.left(`invalid URL: ${JSON.stringify(base)}`)
+    return Either.left("the URL cannot be parsed")
   }
   const scheme = schemes[parsed.protocol]
   if (scheme === undefined) {

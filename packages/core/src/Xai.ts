@@ -1,0 +1,322 @@
+/**
+ * The xAI Grok Voice Agent provider: builds the `RealtimeModel` service for `wss://api.x.ai/v1/realtime`
+ * and mints short-lived client secrets for browsers.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { AuthenticationError, type ConfigurationError, ConnectionError, ProtocolError } from "./Errors.js"
+import * as Provider from "./internal/provider.js"
+import * as Url from "./internal/url.js"
+import type { InputAudioTranscription, NoiseReduction, ServerVad } from "./protocol/Session.js"
+import {
+  type ConnOptionsInput,
+  RealtimeModel,
+  type RealtimeModelOptions,
+  type RealtimeModelService,
+  resolveConnOptions,
+  userAgent
+} from "./RealtimeModel.js"
+import type * as Tool from "./Tool.js"
+import type { TransportRequest } from "./Transport.js"
+
+/**
+ * The xAI voice ids known at release (ids are case-insensitive; custom voice ids are accepted too).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const knownVoices = [
+  "ara", "eve", "leo", "rex", "sal",
+  "altair", "atlas", "aurora", "carina", "castor", "celeste", "cosmo", "helios", "helix", "iris", "kepler",
+  "liora", "lumen", "luna", "lux", "naksh", "orion", "perseus", "rigel", "sirius", "ursa", "zagan", "zenith"
+] as const
+
+/**
+ * An xAI voice: a known id (autocompleted) or any other string (custom voices).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Voice = (typeof knownVoices)[number] | (string & {})
+
+/**
+ * An xAI voice model: a known id or any other string.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Model =
+  | "grok-voice-latest"
+  | "grok-voice-think-fast-2.0"
+  | "grok-voice-think-fast-1.0"
+  | "grok-voice-fast-1.0"
+  | (string & {})
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultModel = "grok-voice-latest"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultVoice = "ara"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "wss://api.x.ai/v1/realtime"
+
+/**
+ * Server VAD as the reference implementation sets it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTurnDetection: ServerVad = {
+  type: "server_vad",
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 200,
+  create_response: true,
+  interrupt_response: true
+}
+
+/**
+ * Options of the xAI provider. Every field is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default `grok-voice-latest`. Sent as `?model=` (xAI reads the model only from the URL). */
+  readonly model?: Model | undefined
+  /** Default `ara`. */
+  readonly voice?: Voice | undefined
+  /** Sent as `Authorization: Bearer`. `layerConfig` reads `XAI_API_KEY` when neither credential is given. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** A client secret from `createClientSecret`, sent as the subprotocol `xai-client-secret.<value>` (browsers). */
+  readonly clientSecret?: Redacted.Redacted<string> | undefined
+  /** Default `wss://api.x.ai/v1/realtime`; normalized (http→ws, `/v1` → `/v1/realtime`, `?model=` added). */
+  readonly baseUrl?: string | undefined
+  /**
+   * A full URL used as given (gateways that reject `?model=`): no path or `model` is added; only
+   * `conversation_id` is appended when a conversation is resumed.
+   */
+  readonly url?: string | undefined
+  /** Default server VAD (threshold 0.5, 300 ms padding, 200 ms silence); `null` = manual turns. */
+  readonly turnDetection?: ServerVad | null | undefined
+  /** Default none (`null`): the server's own default applies. */
+  readonly inputAudioTranscription?: InputAudioTranscription | null | undefined
+  readonly inputAudioNoiseReduction?: NoiseReduction | null | undefined
+  /** 0.7 to 1.5. */
+  readonly speed?: number | undefined
+  readonly reasoning?: { readonly effort: "high" | "none" } | undefined
+  readonly instructions?: string | undefined
+  /** Default `["text", "audio"]`. */
+  readonly modalities?: ReadonlyArray<"text" | "audio"> | undefined
+  readonly tools?: ReadonlyArray<Tool.Tool> | undefined
+  /** Default none: xAI sessions are recycled on its `max_duration` error instead. */
+  readonly maxSessionDuration?: Duration.DurationInput | undefined
+  readonly connOptions?: ConnOptionsInput | undefined
+}
+
+const missingKeyMessage = "xAI API key missing: set the XAI_API_KEY environment variable or pass `apiKey` (or `clientSecret`)"
+
+const normalizeVoice = (voice: string): string => {
+  const lower = voice.toLowerCase()
+  return (knownVoices as ReadonlyArray<string>).includes(lower) ? lower : voice
+}
+
+/**
+ * Builds the xAI `RealtimeModel` service. Fails with `ConfigurationError` (never showing a secret)
+ * when no credential is given, both are given, the URL is invalid or an option is out of range.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<RealtimeModelService, ConfigurationError> =>
+  Effect.suspend(() => {
+    const apiKey = Provider.presentSecret(options.apiKey)
+    const clientSecret = Provider.presentSecret(options.clientSecret)
+    if (apiKey === undefined && clientSecret === undefined) {
+      return Effect.fail(Provider.configError(missingKeyMessage))
+    }
+    if (apiKey !== undefined && clientSecret !== undefined) {
+      return Effect.fail(Provider.configError("pass either `apiKey` or `clientSecret` to the xAI provider, not both"))
+    }
+    const speedCheck = Provider.checkRange("speed", options.speed, 0.7, 1.5)
+    if (Either.isLeft(speedCheck)) return Effect.fail(speedCheck.left)
+    const model = options.model ?? defaultModel
+    const resolved: RealtimeModelOptions = {
+      provider: "xai",
+      model,
+      voice: normalizeVoice(options.voice ?? defaultVoice),
+      modalities: options.modalities ?? ["text", "audio"],
+      instructions: options.instructions,
+      turnDetection: options.turnDetection === undefined ? defaultTurnDetection : options.turnDetection,
+      inputAudioTranscription: options.inputAudioTranscription ?? null,
+      inputAudioNoiseReduction: options.inputAudioNoiseReduction ?? null,
+      speed: options.speed,
+      reasoning: options.reasoning,
+      toolChoice: undefined,
+      maxOutputTokens: undefined,
+      tracing: undefined,
+      maxSessionDuration: options.maxSessionDuration !== undefined
+        ? Duration.decode(options.maxSessionDuration)
+        : undefined,
+      connOptions: resolveConnOptions(options.connOptions)
+    }
+    const baseUrl = options.url !== undefined
+      ? Provider.fromUrlEither(Either.map(Url.withQuery(options.url, {}), () => options.url!))
+      : Provider.fromUrlEither(Url.build(options.baseUrl ?? defaultBaseUrl, {
+        model,
+        set: [["reasoning.effort", options.reasoning?.effort]]
+      }))
+    if (Either.isLeft(baseUrl)) return Effect.fail(baseUrl.left)
+    const url = baseUrl.right
+    const headers: Record<string, string | Redacted.Redacted<string>> = { "User-Agent": userAgent }
+    if (apiKey !== undefined) headers.Authorization = Provider.bearer(apiKey)
+    const protocols = clientSecret !== undefined
+      ? [Redacted.make(`xai-client-secret.${Redacted.value(clientSecret)}`)]
+      : []
+    const request = (params?: { readonly conversationId?: string | undefined }): TransportRequest => ({
+      url: params?.conversationId !== undefined && params.conversationId !== ""
+        ? Either.getOrElse(Url.withQuery(url, { set: [["conversation_id", params.conversationId]] }), () => url)
+        : url,
+      headers,
+      protocols
+    })
+    return Effect.succeed<RealtimeModelService>({
+      options: resolved,
+      tools: options.tools ?? [],
+      request,
+      sessionConfig: (partial) => Provider.sessionConfig("xai", partial),
+      isRecycleError: (error) => error.type === "max_duration" || error.code === "max_duration"
+    })
+  })
+
+/**
+ * The xAI `RealtimeModel` layer from explicit options (a credential is required).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+  Layer.effect(RealtimeModel, make(options))
+
+/**
+ * The xAI `RealtimeModel` layer, reading `XAI_API_KEY` (via `Config.redacted`) unless `apiKey` or
+ * `clientSecret` is given. A missing key fails with `ConfigurationError` at layer construction.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+  Layer.effect(
+    RealtimeModel,
+    Effect.gen(function*() {
+      if (options.apiKey !== undefined || options.clientSecret !== undefined) return yield* make(options)
+      const apiKey = yield* Config.option(Config.redacted("XAI_API_KEY")).pipe(
+        Effect.mapError(() => Provider.configError(missingKeyMessage))
+      )
+      return yield* make({ ...options, apiKey: Option.getOrUndefined(apiKey) })
+    })
+  )
+
+/**
+ * A client secret for browsers: pass it as `clientSecret` (it becomes the subprotocol
+ * `xai-client-secret.<value>`). `expiresAt` is in Unix seconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientSecret {
+  readonly value: Redacted.Redacted<string>
+  readonly expiresAt: number
+}
+
+const ClientSecretResponse = Schema.Struct({
+  value: Schema.String,
+  expires_at: Schema.Number
+})
+
+/**
+ * Mints a client secret: `POST https://api.x.ai/v1/realtime/client_secrets` with the API key and
+ * `{"expires_after":{"seconds":N}}` (N an integer from 1 to 3600, default 600). HTTP 401/403 fail
+ * with `AuthenticationError`, other failures with `ConnectionError` (retryable for network errors,
+ * 429 and 5xx), an unexpected body with `ProtocolError`; no error carries the key or the secret.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const createClientSecret = (options: {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly expiresAfterSeconds?: number | undefined
+  /** Default `https://api.x.ai/v1`. */
+  readonly baseUrl?: string | undefined
+}): Effect.Effect<
+  ClientSecret,
+  ConfigurationError | AuthenticationError | ConnectionError | ProtocolError,
+  HttpClient.HttpClient
+> =>
+  Effect.gen(function*() {
+    const seconds = options.expiresAfterSeconds ?? 600
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+      return yield* Provider.configError(`expiresAfterSeconds must be an integer from 1 to 3600, got ${seconds}`)
+    }
+    const base = (options.baseUrl ?? "https://api.x.ai/v1").replace(/\/+$/, "")
+    const client = yield* HttpClient.HttpClient
+    const request = HttpClientRequest.post(`${base}/realtime/client_secrets`).pipe(
+      HttpClientRequest.bearerToken(options.apiKey),
+      HttpClientRequest.setHeader("User-Agent", userAgent),
+      HttpClientRequest.acceptJson,
+      HttpClientRequest.bodyUnsafeJson({ expires_after: { seconds } })
+    )
+    const response = yield* client.execute(request).pipe(
+      Effect.mapError((error) =>
+        new ConnectionError({ message: `client secret request failed (${error.reason})`, retryable: true })
+      )
+    )
+    if (response.status === 401 || response.status === 403) {
+      return yield* new AuthenticationError({
+        message: `xAI rejected the API key (HTTP ${response.status})`,
+        status: response.status
+      })
+    }
+    if (response.status < 200 || response.status >= 300) {
+      return yield* new ConnectionError({
+        message: `client secret request failed with HTTP ${response.status}`,
+        retryable: response.status === 429 || response.status >= 500
+      })
+    }
+    const body = yield* HttpClientResponse.schemaBodyJson(ClientSecretResponse)(response).pipe(
+      Effect.mapError((error) =>
+        new ProtocolError({
+          message: ParseResult.isParseError(error)
+            ? `unexpected client secret response: ${
+              ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => `${issue.path.join(".")} ${issue.message}`)
+                .join("; ").replace(/actual .*/g, "")
+            }`
+            : "unreadable client secret response"
+        })
+      )
+    )
+    return { value: Redacted.make(body.value), expiresAt: body.expires_at }
+  })
+

@@ -1,0 +1,127 @@
+/**
+ * Machinery shared by the providers: `session` objects in the xAI, GA and beta shapes, credential
+ * checks and option validation.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import { ConfigurationError } from "../Errors.js"
+import type { RealtimeModelOptions } from "../RealtimeModel.js"
+import type { AudioFormat, SessionConfig } from "../protocol/Session.js"
+
+/** @internal */
+export type Shape = "xai" | "ga" | "beta"
+
+/** @internal */
+export const pcm24k: AudioFormat = { type: "audio/pcm", rate: 24000 }
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] }
+
+const outputModalities = (modalities: ReadonlyArray<"text" | "audio">): ReadonlyArray<"text" | "audio"> =>
+  modalities.includes("audio") ? ["audio"] : ["text"]
+
+const nonEmpty = <T extends object>(value: T): T | undefined => Object.keys(value).length > 0 ? value : undefined
+
+/**
+ * The `session` object of a `session.update` for the given options: only the fields that are not
+ * `undefined` appear (`null` turn detection, transcription and noise reduction are sent as `null`,
+ * except in the xAI shape, which only receives `null` turn detection). The audio formats (PCM16 24 kHz)
+ * accompany `modalities`: the session's first update carries them, later partial updates do not.
+ *
+ * - `xai`: `voice`, `turn_detection` and `reasoning` top-level; `audio.input.{format,transcription,noise_reduction}`,
+ *   `audio.output.{format,speed}`.
+ * - `ga`: `type: "realtime"`, everything audio nested under `audio.input` / `audio.output`.
+ * - `beta`: the preview shape (top-level `modalities`, `voice`, `input_audio_format: "pcm16"`, ...).
+ *
+ * @internal
+ */
+export const sessionConfig = (shape: Shape, options: Partial<RealtimeModelOptions>): SessionConfig => {
+  const session: Mutable<SessionConfig> = {}
+  if (shape === "ga") session.type = "realtime"
+  if (options.model !== undefined) session.model = options.model
+  if (options.instructions !== undefined) session.instructions = options.instructions
+  if (shape === "beta") {
+    if (options.modalities !== undefined) {
+      session.modalities = options.modalities.includes("audio") ? ["text", "audio"] : ["text"]
+      session.input_audio_format = "pcm16"
+      session.output_audio_format = "pcm16"
+    }
+    if (options.voice !== undefined) session.voice = options.voice
+    if (options.turnDetection !== undefined) session.turn_detection = options.turnDetection
+    if (options.inputAudioTranscription !== undefined) {
+      session.input_audio_transcription = options.inputAudioTranscription
+    }
+    if (options.inputAudioNoiseReduction !== undefined) {
+      session.input_audio_noise_reduction = options.inputAudioNoiseReduction
+    }
+    if (options.speed !== undefined) session.speed = options.speed
+    if (options.maxOutputTokens !== undefined) session.max_response_output_tokens = options.maxOutputTokens
+  } else {
+    if (options.modalities !== undefined) session.output_modalities = outputModalities(options.modalities)
+    const input: Mutable<NonNullable<NonNullable<SessionConfig["audio"]>["input"]>> = {}
+    const output: Mutable<NonNullable<NonNullable<SessionConfig["audio"]>["output"]>> = {}
+    if (options.modalities !== undefined) {
+      input.format = pcm24k
+      output.format = pcm24k
+    }
+    if (shape === "xai") {
+      if (options.voice !== undefined) session.voice = options.voice
+      if (options.turnDetection !== undefined) session.turn_detection = options.turnDetection
+      if (options.reasoning !== undefined) session.reasoning = options.reasoning
+      if (options.inputAudioTranscription != null) input.transcription = options.inputAudioTranscription
+      if (options.inputAudioNoiseReduction != null) input.noise_reduction = options.inputAudioNoiseReduction
+    } else {
+      if (options.voice !== undefined) output.voice = options.voice
+      if (options.turnDetection !== undefined) input.turn_detection = options.turnDetection
+      if (options.inputAudioTranscription !== undefined) input.transcription = options.inputAudioTranscription
+      if (options.inputAudioNoiseReduction !== undefined) input.noise_reduction = options.inputAudioNoiseReduction
+    }
+    if (options.speed !== undefined) output.speed = options.speed
+    const audio = nonEmpty({
+      ...(nonEmpty(input) !== undefined ? { input } : {}),
+      ...(nonEmpty(output) !== undefined ? { output } : {})
+    })
+    if (audio !== undefined) session.audio = audio
+    if (options.maxOutputTokens !== undefined) session.max_output_tokens = options.maxOutputTokens
+  }
+  if (options.toolChoice !== undefined) session.tool_choice = options.toolChoice
+  if (options.tracing !== undefined) session.tracing = options.tracing
+  return session as SessionConfig
+}
+
+/**
+ * A `Redacted` secret that is present and not blank, or `undefined`.
+ *
+ * @internal
+ */
+export const presentSecret = (
+  secret: Redacted.Redacted<string> | undefined
+): Redacted.Redacted<string> | undefined =>
+  secret !== undefined && Redacted.value(secret).trim().length > 0 ? secret : undefined
+
+/** @internal */
+export const bearer = (secret: Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.make(`Bearer ${Redacted.value(secret)}`)
+
+/** @internal */
+export const configError = (message: string): ConfigurationError => new ConfigurationError({ message })
+
+/** @internal */
+export const fromUrlEither = (result: Either.Either<string, string>): Either.Either<string, ConfigurationError> =>
+  Either.mapLeft(result, (message) => configError(`Invalid realtime URL: ${message}`))
+
+/**
+ * Checks a number option against a range.
+ *
+ * @internal
+ */
+export const checkRange = (
+  name: string,
+  value: number | undefined,
+  min: number,
+  max: number
+): Either.Either<void, ConfigurationError> =>
+  value === undefined || (Number.isFinite(value) && value >= min && value <= max)
+    ? Either.void
+    : Either.left(configError(`${name} must be between ${min} and ${max}, got ${value}`))
