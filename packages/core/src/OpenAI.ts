@@ -1,0 +1,305 @@
+/**
+ * The OpenAI Realtime provider (GA protocol) and its Azure OpenAI mode (GA `/openai/v1/realtime`, or
+ * the legacy preview URL and beta session shape when an `apiVersion` is given).
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type { ConfigurationError } from "./Errors.js"
+import * as Provider from "./internal/provider.js"
+import * as Url from "./internal/url.js"
+import type {
+  InputAudioTranscription,
+  NoiseReduction,
+  ServerVad,
+  ToolChoice,
+  Tracing,
+  TurnDetection
+} from "./protocol/Session.js"
+import {
+  type ConnOptionsInput,
+  RealtimeModel,
+  type RealtimeModelOptions,
+  type RealtimeModelService,
+  resolveConnOptions,
+  userAgent
+} from "./RealtimeModel.js"
+import type * as Tool from "./Tool.js"
+import type { TransportRequest } from "./Transport.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultModel = "gpt-realtime"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultVoice = "marin"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "https://api.openai.com/v1"
+
+/**
+ * OpenAI's default turn detection: semantic VAD that creates and interrupts responses.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTurnDetection: TurnDetection = {
+  type: "semantic_vad",
+  create_response: true,
+  interrupt_response: true
+}
+
+/**
+ * Azure's default turn detection: server VAD (available on every Azure API version).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const azureDefaultTurnDetection: ServerVad = {
+  type: "server_vad",
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 200,
+  create_response: true,
+  interrupt_response: true
+}
+
+/**
+ * Input transcription on by default (user transcripts are part of the chat context):
+ * `gpt-4o-mini-transcribe` on OpenAI, as LiveKit does.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultInputAudioTranscription: InputAudioTranscription = { model: "gpt-4o-mini-transcribe" }
+
+/**
+ * Azure's default input transcription model (`whisper-1`, as LiveKit's Azure mode).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const azureDefaultInputAudioTranscription: InputAudioTranscription = { model: "whisper-1" }
+
+/**
+ * Azure OpenAI settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AzureOptions {
+  /** `https://<resource>.openai.azure.com`; `layerConfig` reads `AZURE_OPENAI_ENDPOINT` when absent. */
+  readonly endpoint?: string | undefined
+  /** The deployment name (sent as `?model=` on GA, `?deployment=` on the legacy URL). */
+  readonly deployment: string
+  /** Given: the legacy preview URL `<endpoint>/openai/realtime?api-version=<v>&deployment=<d>` and the beta session shape. */
+  readonly apiVersion?: string | undefined
+  /** Sent as the `api-key` header; `layerConfig` reads `AZURE_OPENAI_API_KEY` when neither credential is given. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** A Microsoft Entra ID token, sent as `Authorization: Bearer`. */
+  readonly entraToken?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * Options of the OpenAI provider. Every field is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default `gpt-realtime` (Azure: the deployment name). */
+  readonly model?: string | undefined
+  /** Default `marin`. */
+  readonly voice?: string | undefined
+  /** Sent as `Authorization: Bearer`; `layerConfig` reads `OPENAI_API_KEY` when absent. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** Default `https://api.openai.com/v1`. */
+  readonly baseUrl?: string | undefined
+  /** A full URL used as given (gateways). */
+  readonly url?: string | undefined
+  /** Azure OpenAI mode (provider `"azure"`). */
+  readonly azure?: AzureOptions | undefined
+  /** Default `["text", "audio"]`. */
+  readonly modalities?: ReadonlyArray<"text" | "audio"> | undefined
+  readonly instructions?: string | undefined
+  /** Default semantic VAD (Azure: server VAD); `null` = manual turns. */
+  readonly turnDetection?: TurnDetection | null | undefined
+  /** Default `gpt-4o-mini-transcribe` (Azure: `whisper-1`); `null` = off. */
+  readonly inputAudioTranscription?: InputAudioTranscription | null | undefined
+  /** Default `null` (off). */
+  readonly inputAudioNoiseReduction?: NoiseReduction | null | undefined
+  /** 0.25 to 1.5. */
+  readonly speed?: number | undefined
+  readonly toolChoice?: ToolChoice | undefined
+  readonly maxOutputTokens?: number | "inf" | undefined
+  readonly tracing?: Tracing | undefined
+  readonly tools?: ReadonlyArray<Tool.Tool> | undefined
+  /** Default 20 minutes (servers expire sessions at 30). */
+  readonly maxSessionDuration?: Duration.DurationInput | undefined
+  readonly connOptions?: ConnOptionsInput | undefined
+}
+
+const missingOpenAIKey = "OpenAI API key missing: set the OPENAI_API_KEY environment variable or pass `apiKey`"
+const missingAzureKey =
+  "Azure OpenAI credential missing: set the AZURE_OPENAI_API_KEY environment variable or pass `azure.apiKey` (or `azure.entraToken`)"
+const missingAzureEndpoint =
+  "Azure OpenAI endpoint missing: set the AZURE_OPENAI_ENDPOINT environment variable or pass `azure.endpoint`"
+
+/**
+ * `<endpoint>` with its path ending in `/openai` (legacy) or `/openai/v1` (GA).
+ *
+ * @internal
+ */
+const azureBase = (endpoint: string, legacy: boolean): string => {
+  const [withoutQuery, query] = endpoint.trim().split("?", 2) as [string, string | undefined]
+  let base = withoutQuery.replace(/\/+$/, "")
+  if (base.endsWith("/openai/v1")) base = base.slice(0, -3)
+  if (!base.endsWith("/openai")) base = `${base}/openai`
+  if (!legacy) base = `${base}/v1`
+  return query !== undefined ? `${base}?${query}` : base
+}
+
+/**
+ * Builds the OpenAI (or Azure OpenAI) `RealtimeModel` service. Fails with `ConfigurationError`
+ * (never showing a secret) when a credential or the Azure endpoint is missing, the URL is invalid
+ * or an option is out of range.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<RealtimeModelService, ConfigurationError> =>
+  Effect.suspend(() => {
+    const azure = options.azure
+    const speedCheck = Provider.checkRange("speed", options.speed, 0.25, 1.5)
+    if (Either.isLeft(speedCheck)) return Effect.fail(speedCheck.left)
+    const headers: Record<string, string | Redacted.Redacted<string>> = { "User-Agent": userAgent }
+    let url: Either.Either<string, ConfigurationError>
+    let model: string
+    if (azure !== undefined) {
+      const apiKey = Provider.presentSecret(azure.apiKey)
+      const entraToken = Provider.presentSecret(azure.entraToken)
+      if (apiKey === undefined && entraToken === undefined) return Effect.fail(Provider.configError(missingAzureKey))
+      if (apiKey !== undefined && entraToken !== undefined) {
+        return Effect.fail(Provider.configError("pass either `azure.apiKey` or `azure.entraToken`, not both"))
+      }
+      if (apiKey !== undefined) headers["api-key"] = apiKey
+      if (entraToken !== undefined) headers.Authorization = Provider.bearer(entraToken)
+      if (azure.deployment.trim() === "") return Effect.fail(Provider.configError("`azure.deployment` must not be empty"))
+      model = options.model ?? azure.deployment
+      if (options.url !== undefined) {
+        url = Provider.fromUrlEither(Either.map(Url.withQuery(options.url, {}), () => options.url!))
+      } else if (azure.endpoint === undefined || azure.endpoint.trim() === "") {
+        return Effect.fail(Provider.configError(missingAzureEndpoint))
+      } else {
+        const legacy = azure.apiVersion !== undefined
+        url = Provider.fromUrlEither(
+          legacy
+            ? Url.build(azureBase(azure.endpoint, true), {
+              set: [["api-version", azure.apiVersion], ["deployment", azure.deployment]]
+            })
+            : Url.build(azureBase(azure.endpoint, false), { model: azure.deployment })
+        )
+      }
+    } else {
+      const apiKey = Provider.presentSecret(options.apiKey)
+      if (apiKey === undefined) return Effect.fail(Provider.configError(missingOpenAIKey))
+      headers.Authorization = Provider.bearer(apiKey)
+      model = options.model ?? defaultModel
+      url = options.url !== undefined
+        ? Provider.fromUrlEither(Either.map(Url.withQuery(options.url, {}), () => options.url!))
+        : Provider.fromUrlEither(Url.build(options.baseUrl ?? defaultBaseUrl, { model }))
+    }
+    if (Either.isLeft(url)) return Effect.fail(url.left)
+    const finalUrl = url.right
+    const shape: Provider.Shape = azure?.apiVersion !== undefined ? "beta" : "ga"
+    const resolved: RealtimeModelOptions = {
+      provider: azure !== undefined ? "azure" : "openai",
+      model,
+      voice: options.voice ?? defaultVoice,
+      modalities: options.modalities ?? ["text", "audio"],
+      instructions: options.instructions,
+      turnDetection: options.turnDetection === undefined
+        ? (azure !== undefined ? azureDefaultTurnDetection : defaultTurnDetection)
+        : options.turnDetection,
+      inputAudioTranscription: options.inputAudioTranscription === undefined
+        ? (azure !== undefined ? azureDefaultInputAudioTranscription : defaultInputAudioTranscription)
+        : options.inputAudioTranscription,
+      inputAudioNoiseReduction: options.inputAudioNoiseReduction ?? null,
+      speed: options.speed,
+      reasoning: undefined,
+      toolChoice: options.toolChoice,
+      maxOutputTokens: options.maxOutputTokens,
+      tracing: options.tracing,
+      maxSessionDuration: Duration.decode(options.maxSessionDuration ?? Duration.minutes(20)),
+      connOptions: resolveConnOptions(options.connOptions)
+    }
+    const request = (_params?: { readonly conversationId?: string | undefined }): TransportRequest => ({
+      url: finalUrl,
+      headers,
+      protocols: []
+    })
+    return Effect.succeed<RealtimeModelService>({
+      options: resolved,
+      tools: options.tools ?? [],
+      request,
+      sessionConfig: (partial) => Provider.sessionConfig(shape, partial),
+      isRecycleError: (error) => error.code === "session_expired" || error.type === "session_expired"
+    })
+  })
+
+/**
+ * The OpenAI / Azure `RealtimeModel` layer from explicit options (a credential is required).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+  Layer.effect(RealtimeModel, make(options))
+
+const optionalRedacted = (name: string, message: string) =>
+  Config.option(Config.redacted(name)).pipe(
+    Effect.map(Option.getOrUndefined),
+    Effect.mapError(() => Provider.configError(message))
+  )
+
+/**
+ * The OpenAI / Azure `RealtimeModel` layer reading what is not given from the environment:
+ * `OPENAI_API_KEY`; in Azure mode `AZURE_OPENAI_ENDPOINT` and `AZURE_OPENAI_API_KEY`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+  Layer.effect(
+    RealtimeModel,
+    Effect.gen(function*() {
+      const azure = options.azure
+      if (azure === undefined) {
+        if (options.apiKey !== undefined) return yield* make(options)
+        const apiKey = yield* optionalRedacted("OPENAI_API_KEY", missingOpenAIKey)
+        return yield* make({ ...options, apiKey })
+      }
+      const endpoint = azure.endpoint ?? (options.url !== undefined ? undefined : yield* Config.option(Config.string("AZURE_OPENAI_ENDPOINT")).pipe(
+        Effect.map(Option.getOrUndefined),
+        Effect.mapError(() => Provider.configError(missingAzureEndpoint))
+      ))
+      const apiKey = azure.apiKey === undefined && azure.entraToken === undefined
+        ? yield* optionalRedacted("AZURE_OPENAI_API_KEY", missingAzureKey)
+        : azure.apiKey
+      return yield* make({ ...options, azure: { ...azure, endpoint, apiKey } })
+    })
+  )
