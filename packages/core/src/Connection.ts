@@ -1,0 +1,323 @@
+/**
+ * The supervised connection: opens the transport, retries with a Schedule, keeps the Outbox of
+ * client events across reconnects, replays session state after each reconnect, and recycles the
+ * connection after `maxSessionDuration`.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { AuthenticationError, ConnectionError, type FatalError, ProtocolError, ServerError } from "./Errors.js"
+import * as Protocol from "./Protocol.js"
+import { Transport, type TransportConnection, type TransportRequest } from "./Transport.js"
+
+/**
+ * Retry and timeout settings (the seed's `connOptions`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  readonly maxRetry: number
+  readonly retryInterval: Duration.Duration
+  readonly timeout: Duration.Duration
+}
+
+/**
+ * What the supervisor needs from the session that owns it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionConfig {
+  /** The request for the next attempt (evaluated on every attempt). */
+  readonly request: Effect.Effect<TransportRequest>
+  readonly retry: RetryOptions
+  /** Close and reconnect (with replay) after this long, once the session is idle. */
+  readonly maxSessionDuration?: Duration.Duration | undefined
+  /** Events sent first on every connection, before the Outbox (session.update, tools, chat context). */
+  readonly replay: Effect.Effect<ReadonlyArray<Protocol.ClientEvent>>
+  /** Completes when no generation is in progress (recycling waits for it). */
+  readonly awaitIdle: Effect.Effect<void>
+  /** Server errors that mean "this session expired": reconnect with replay at once. */
+  readonly isRecycleError?: (error: { readonly type?: string | undefined; readonly code?: string | undefined }) => boolean
+}
+
+/**
+ * What the supervisor reports, in order, on its single event stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectionEvent =
+  | {
+    readonly _tag: "Connected"
+    /** 1 for the first connection, then 2, 3, ... */
+    readonly connection: number
+    readonly reconnected: boolean
+  }
+  | { readonly _tag: "Message"; readonly event: Protocol.DecodedServerEvent }
+  | { readonly _tag: "Malformed"; readonly error: ProtocolError }
+  | {
+    readonly _tag: "Disconnected"
+    /** Why the connection ended (undefined when it was recycled on purpose). */
+    readonly error: ConnectionError | ServerError | undefined
+  }
+
+/**
+ * The supervised connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Connection {
+  /**
+   * Queues a client event in the Outbox. It leaves the Outbox only once written to an open
+   * connection, so it is sent exactly once, in order, whatever happens to connections meanwhile.
+   * Fails with the fatal error once the connection has given up.
+   */
+  readonly send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>
+  /** Every connection event, for one consumer; fails with the fatal error that ended it. */
+  readonly events: Stream.Stream<ConnectionEvent, FatalError>
+  /** Asks for a recycle now (close and reconnect with replay once idle). */
+  readonly recycle: Effect.Effect<void>
+  /** Connection attempts so far. */
+  readonly attempts: Effect.Effect<number>
+}
+
+/**
+ * Server error codes that retrying cannot fix.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fatalErrorCodes: ReadonlySet<string> = new Set([
+  "insufficient_quota",
+  "invalid_api_key",
+  "account_deactivated",
+  "billing_hard_limit_reached"
+])
+
+/**
+ * The waits before each retry: 0.1 s first, then `retryInterval`, `maxRetry` in all.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const retryDelays = (options: RetryOptions): ReadonlyArray<Duration.Duration> =>
+  Array.from({ length: Math.max(0, options.maxRetry) }, (_, i) => i === 0 ? Duration.millis(100) : options.retryInterval)
+
+const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
+  delays.length === 0 ? Schedule.stop : Schedule.fromDelays(delays[0]!, ...delays.slice(1))
+
+type Outcome =
+  | { readonly _tag: "Dropped"; readonly error: ConnectionError }
+  | { readonly _tag: "Recycle" }
+  | { readonly _tag: "Fatal"; readonly error: FatalError }
+
+/** The write timeout for one frame: a write that cannot complete means the socket is gone. */
+const writeTimeout = (options: RetryOptions) => options.timeout
+
+/**
+ * Starts the supervisor in the current Scope. Closing the Scope stops it at once (connecting,
+ * open or in backoff): the transport scope closes and the event stream ends.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: ConnectionConfig): Effect.Effect<Connection, never, Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const transport = yield* Transport
+    const outbox = yield* Queue.unbounded<Protocol.ClientEvent>()
+    // An event taken from the Outbox whose write failed: sent first on the next connection.
+    const unsent = yield* Ref.make<ReadonlyArray<Protocol.ClientEvent>>([])
+    const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
+    const fatal = yield* Ref.make<Option.Option<FatalError>>(Option.none())
+    const attempts = yield* Ref.make(0)
+    const recycleRequests = yield* Queue.sliding<void>(1)
+    const delays = retryDelays(config.retry)
+
+    const write = (conn: TransportConnection, event: Protocol.ClientEvent) =>
+      conn.send(Protocol.encodeClientEvent(event)).pipe(
+        Effect.timeoutFail({
+          duration: writeTimeout(config.retry),
+          onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
+        })
+      )
+
+    /** Opens one connection in its own scope, bounded by the connect timeout. */
+    const openOnce = Effect.gen(function*() {
+      yield* Ref.update(attempts, (n) => n + 1)
+      const scope = yield* Scope.make()
+      const request = yield* config.request
+      const conn = yield* transport.open(request).pipe(
+        Scope.extend(scope),
+        Effect.timeoutFail({
+          duration: config.retry.timeout,
+          onTimeout: () =>
+            new ConnectionError({
+              message: `connection attempt timed out after ${Duration.format(config.retry.timeout)}`,
+              retryable: true
+            })
+        }),
+        Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)
+      )
+      return { conn, scope } as const
+    })
+
+    const connect = (afterDrop: boolean) => {
+      const retried = (ds: ReadonlyArray<Duration.Duration>) =>
+        openOnce.pipe(
+          Effect.retry({
+            schedule: scheduleOf(ds),
+            while: (error) => error._tag === "ConnectionError" && error.retryable
+          })
+        )
+      return afterDrop && delays.length > 0
+        ? Effect.sleep(delays[0]!).pipe(Effect.zipRight(retried(delays.slice(1))))
+        : afterDrop
+        ? Effect.fail(new ConnectionError({ message: "connection lost and no retries allowed", retryable: false }))
+        : retried(delays)
+    }
+
+    const classify = (
+      event: Protocol.DecodedServerEvent
+    ): Outcome | undefined => {
+      if (Protocol.isUnknownServerEvent(event) || event.type !== "error") return undefined
+      const detail = event.error
+      if (detail.code !== undefined && detail.code !== null && fatalErrorCodes.has(detail.code)) {
+        const error = detail.code === "invalid_api_key"
+          ? new AuthenticationError({ message: detail.message ?? "invalid API key" })
+          : new ServerError({
+            message: detail.message ?? detail.code,
+            code: detail.code,
+            errorType: detail.type ?? undefined,
+            fatal: true
+          })
+        return { _tag: "Fatal", error }
+      }
+      if (config.isRecycleError?.({ type: detail.type ?? undefined, code: detail.code ?? undefined })) {
+        return { _tag: "Recycle" }
+      }
+      return undefined
+    }
+
+    /** Reads frames until the connection ends; decodes each and hands it on. */
+    const reader = (conn: TransportConnection): Effect.Effect<Outcome> =>
+      Effect.gen(function*() {
+        let outcome: Outcome | undefined
+        const result = yield* conn.messages.pipe(
+          Stream.runForEachWhile((text) => {
+            const decoded = Protocol.decodeServerEvent(text)
+            if (Either.isLeft(decoded)) {
+              return mailbox.offer({ _tag: "Malformed", error: decoded.left }).pipe(Effect.as(true))
+            }
+            const event = decoded.right
+            outcome = classify(event)
+            return mailbox.offer({ _tag: "Message", event }).pipe(Effect.as(outcome === undefined))
+          }),
+          Effect.either
+        )
+        if (outcome !== undefined) return outcome
+        return Either.isLeft(result)
+          ? { _tag: "Dropped", error: result.left } as const
+          : {
+            _tag: "Dropped",
+            error: new ConnectionError({ message: "the server closed the connection", retryable: true, code: 1000 })
+          } as const
+      })
+
+    /** Writes the Outbox for as long as the connection lives. */
+    const writer = (conn: TransportConnection): Effect.Effect<Outcome> =>
+      Effect.uninterruptibleMask((restore) =>
+        restore(Queue.take(outbox)).pipe(
+          Effect.flatMap((event) =>
+            write(conn, event).pipe(Effect.tapError(() => Ref.set(unsent, [event])))
+          )
+        )
+      ).pipe(
+        Effect.forever,
+        Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
+      )
+
+    const recycler: Effect.Effect<Outcome> = Effect.raceFirst(
+      config.maxSessionDuration === undefined ? Effect.never : Effect.sleep(config.maxSessionDuration),
+      Queue.take(recycleRequests)
+    ).pipe(Effect.zipRight(config.awaitIdle), Effect.as<Outcome>({ _tag: "Recycle" }))
+
+    /** Replay, then what the last connection could not write, then the Outbox as it is now. */
+    const prime = (conn: TransportConnection) =>
+      Effect.gen(function*() {
+        for (const event of yield* config.replay) yield* write(conn, event)
+        for (const event of yield* Ref.get(unsent)) {
+          yield* write(conn, event)
+          yield* Ref.update(unsent, (rest) => rest.slice(1))
+        }
+        const queued = yield* Queue.takeAll(outbox)
+        const list = Array.from(queued)
+        for (let i = 0; i < list.length; i++) {
+          yield* write(conn, list[i]!).pipe(Effect.tapError(() => Ref.set(unsent, list.slice(i))))
+        }
+      })
+
+    const runOnce = (conn: TransportConnection, connection: number): Effect.Effect<Outcome> =>
+      Effect.gen(function*() {
+        const primed = yield* Effect.either(prime(conn))
+        if (Either.isLeft(primed)) return { _tag: "Dropped", error: primed.left } as const
+        yield* mailbox.offer({ _tag: "Connected", connection, reconnected: connection > 1 })
+        return yield* Effect.raceAll([reader(conn), writer(conn), recycler])
+      })
+
+    const giveUp = (error: FatalError) =>
+      Ref.set(fatal, Option.some(error)).pipe(Effect.zipRight(mailbox.fail(error)))
+
+    const supervise = Effect.gen(function*() {
+      let connection = 0
+      let afterDrop = false
+      while (true) {
+        const opened = yield* Effect.either(connect(afterDrop))
+        if (Either.isLeft(opened)) return yield* giveUp(opened.left)
+        const { conn, scope } = opened.right
+        connection++
+        const outcome = yield* runOnce(conn, connection).pipe(Effect.ensuring(Scope.close(scope, Exit.void)))
+        switch (outcome._tag) {
+          case "Fatal":
+            yield* mailbox.offer({ _tag: "Disconnected", error: undefined })
+            return yield* giveUp(outcome.error)
+          case "Recycle":
+            afterDrop = false
+            yield* mailbox.offer({ _tag: "Disconnected", error: undefined })
+            break
+          case "Dropped":
+            afterDrop = true
+            yield* mailbox.offer({ _tag: "Disconnected", error: outcome.error })
+            break
+        }
+      }
+    })
+
+    yield* Effect.forkScoped(supervise)
+    yield* Effect.addFinalizer(() => Effect.zipRight(mailbox.end, Queue.shutdown(outbox)))
+
+    return {
+      send: (event) =>
+        Ref.get(fatal).pipe(
+          Effect.flatMap(Option.match({
+            onNone: () => Queue.offer(outbox, event).pipe(Effect.asVoid),
+            onSome: Effect.fail
+          }))
+        ),
+      events: Mailbox.toStream(mailbox),
+      recycle: Queue.offer(recycleRequests, undefined).pipe(Effect.asVoid),
+      attempts: Ref.get(attempts)
+    } satisfies Connection
+  })
