@@ -83,16 +83,72 @@ export type Quality = "best" | "medium" | "fastest"
 
 const converterTypes = { best: 0, medium: 1, fastest: 2 } as const
 
+type Src = Awaited<ReturnType<typeof LibSampleRate.create>>
+
+/** Re-initialises a converter through the library's documented setter (src_delete + src_new). */
+const reinit = (src: Src): void => {
+  const rate = src.inputSampleRate
+  src.inputSampleRate = rate
+}
+
+/** A pool of libsamplerate converters of one quality, reused across rates and sessions. */
+export interface SrcPool {
+  readonly acquire: (inputRate: number, outputRate: number) => Promise<Engine>
+  readonly close: () => void
+}
+
 /**
- * Loads a libsamplerate converter (mono). Its module is compiled to JavaScript with the wasm inlined,
- * so it loads the same way in Node (ESM or CJS) and in a bundled browser app, with no file to fetch.
+ * A pool of libsamplerate converters (mono). The module is compiled to JavaScript (emscripten's
+ * wasm2js: no WebAssembly, nothing to fetch), so it loads the same way in Node (ESM or CJS) and in a
+ * bundled browser app; but every converter instantiates its own module with a heap of about 26 MB.
+ * Hence the pool: a released converter is re-initialised (all state dropped) and kept for the next
+ * `acquire` (at most `maxIdle` of them); `close` frees them all.
  */
-export const libsamplerate = async (inputRate: number, outputRate: number, quality: Quality): Promise<Engine> => {
-  const src = await LibSampleRate.create(1, inputRate, outputRate, { converterType: converterTypes[quality] })
+export const libsampleratePool = (quality: Quality, maxIdle = 4): SrcPool => {
+  const idle: Array<Src> = []
+  let closed = false
+  const configure = (src: Src, inputRate: number, outputRate: number): Src => {
+    // each setter re-initialises the converter (src_delete + src_new); the library does not update
+    // `ratio` itself, which it uses to size its output
+    if (src.inputSampleRate !== inputRate) src.inputSampleRate = inputRate
+    if (src.outputSampleRate !== outputRate) src.outputSampleRate = outputRate
+    src.ratio = outputRate / inputRate
+    return src
+  }
+  const release = (src: Src): void => {
+    if (!closed && idle.length < maxIdle) {
+      reinit(src)
+      idle.push(src)
+    } else if (!src.isDestroyed) {
+      src.destroy()
+    }
+  }
+  return {
+    acquire: async (inputRate, outputRate) => {
+      const reused = idle.pop()
+      const src = reused !== undefined
+        ? configure(reused, inputRate, outputRate)
+        : await LibSampleRate.create(1, inputRate, outputRate, { converterType: converterTypes[quality] })
+      return libsamplerateEngine(src, inputRate, outputRate, release)
+    },
+    close: () => {
+      closed = true
+      for (const src of idle.splice(0)) if (!src.isDestroyed) src.destroy()
+    }
+  }
+}
+
+const libsamplerateEngine = (
+  src: Src,
+  inputRate: number,
+  outputRate: number,
+  release: (src: Src) => void
+): Engine => {
   const ratio = outputRate / inputRate
   let scratchIn = new Float32Array(0)
   let scratchOut = new Float32Array(0)
   const frames = { frames: 0 }
+  let released = false
   const run = (input: Int16Array): Int16Array => {
     const n = input.length
     if (scratchIn.length < n) scratchIn = new Float32Array(n)
@@ -121,12 +177,11 @@ export const libsamplerate = async (inputRate: number, outputRate: number, quali
       }
       return out
     },
-    // the documented setter re-initialises the converter (src_delete + src_new): all state dropped
-    reset: () => {
-      src.inputSampleRate = inputRate
-    },
+    reset: () => reinit(src),
     dispose: () => {
-      if (!src.isDestroyed) src.destroy()
+      if (released) return
+      released = true
+      release(src)
     }
   }
 }

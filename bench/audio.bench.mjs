@@ -1,0 +1,100 @@
+// The outbound audio hot path: 48 kHz stereo in 10 ms frames through AudioInput (mix to mono,
+// resample to 24 kHz, cut 100 ms chunks) and base64 of every chunk, against bare Buffer base64 of
+// the same input bytes in the same run. Prints both times, the ratio and the x-realtime factor.
+import * as AudioFrame from "@realtime-fx/core/AudioFrame"
+import * as AudioInput from "@realtime-fx/core/AudioInput"
+import { Resampler } from "@realtime-fx/core/Resampler"
+import * as Effect from "effect/Effect"
+
+const RATE = 48000
+const CHANNELS = 2
+const FRAME = RATE / 100 // 10 ms
+
+const makeFrames = (seconds) => {
+  const frames = []
+  let phase = 0
+  let seed = 12345
+  for (let f = 0; f < seconds * 100; f++) {
+    const data = new Int16Array(FRAME * CHANNELS)
+    for (let i = 0; i < FRAME; i++, phase++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      const noise = (seed / 0x7fffffff - 0.5) * 2000
+      const v = 12000 * Math.sin((2 * Math.PI * 440 * phase) / RATE) + noise
+      data[2 * i] = v
+      data[2 * i + 1] = v * 0.8
+    }
+    frames.push(AudioFrame.unsafeMake(data, RATE, CHANNELS))
+  }
+  return frames
+}
+
+/** AudioInput + base64: returns [ms, chunks, base64 chars]. */
+const pipeline = (frames, layer) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const input = yield* AudioInput.make
+      let chunks = 0
+      let chars = 0
+      const t0 = performance.now()
+      for (const frame of frames) {
+        const out = yield* input.push(frame)
+        for (const chunk of out) {
+          chars += AudioFrame.encodeBase64(chunk).length
+          chunks++
+        }
+      }
+      const rest = yield* input.flush
+      if (rest !== undefined) {
+        chars += AudioFrame.encodeBase64(rest).length
+        chunks++
+      }
+      return [performance.now() - t0, chunks, chars]
+    }).pipe(Effect.scoped, Effect.provide(layer))
+  )
+
+/** Baseline: Buffer base64 of each input frame's bytes (same byte count as the input). */
+const baseline = (frames) => {
+  let chars = 0
+  const t0 = performance.now()
+  for (const frame of frames) {
+    const d = frame.data
+    chars += Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("base64").length
+  }
+  return [performance.now() - t0, chars]
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+export async function run({ smoke }) {
+  const seconds = smoke ? 10 : 60
+  const repeats = smoke ? 1 : 3
+  const frames = makeFrames(seconds)
+  // warm-up (JIT, converter loading)
+  await pipeline(frames.slice(0, 300), Resampler.layer)
+  await pipeline(frames.slice(0, 300), Resampler.layerLinear)
+  baseline(frames.slice(0, 300))
+
+  const rows = []
+  const base = []
+  for (let r = 0; r < repeats; r++) base.push(baseline(frames)[0])
+  const baseMs = median(base)
+  rows.push({ case: "bare Buffer base64 of input bytes", ms: baseMs, chunks: "-" })
+  for (const [name, layer] of [["AudioInput (libsamplerate) + base64", Resampler.layer], ["AudioInput (fallback) + base64", Resampler.layerLinear]]) {
+    const times = []
+    let chunks = 0
+    for (let r = 0; r < repeats; r++) {
+      const [ms, n] = await pipeline(frames, layer)
+      times.push(ms)
+      chunks = n
+    }
+    rows.push({ case: name, ms: median(times), chunks })
+  }
+  console.log(`${seconds} s of 48 kHz stereo, 10 ms frames (${frames.length} frames), median of ${repeats}`)
+  console.table(rows.map((row) => ({
+    case: row.case,
+    "time (ms)": row.ms.toFixed(1),
+    "ratio vs baseline": (row.ms / baseMs).toFixed(2),
+    "x realtime": ((seconds * 1000) / row.ms).toFixed(0),
+    "chunks": row.chunks
+  })))
+}
