@@ -6,6 +6,9 @@
  */
 import * as Schema from "effect/Schema"
 
+/** Record keys: any string but `__proto__`, which a plain-object decode could not keep as a key. */
+const RecordKey = Schema.String.pipe(Schema.filter((key) => key !== "__proto__"))
+
 /**
  * User text.
  *
@@ -114,7 +117,7 @@ export const knownContentPartTypes: ReadonlySet<string> = new Set([
  */
 export const OtherContentPart = Schema.Struct(
   { type: Schema.String },
-  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  Schema.Record({ key: RecordKey, value: Schema.Unknown })
 ).pipe(
   Schema.filter((p) => !knownContentPartTypes.has(p.type), { message: () => "a modelled content part type" })
 ).annotations({ identifier: "OtherContentPart" })
@@ -272,7 +275,7 @@ export const knownItemTypes: ReadonlySet<string> = new Set([
  */
 export const OtherItem = Schema.Struct(
   { type: Schema.optional(Schema.String) },
-  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  Schema.Record({ key: RecordKey, value: Schema.Unknown })
 ).pipe(
   Schema.filter((i) => i.type === undefined || !knownItemTypes.has(i.type), {
     message: () => "a modelled item type"

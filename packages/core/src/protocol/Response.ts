@@ -17,6 +17,9 @@ import {
   Tracing
 } from "./Session.js"
 
+/** Record keys: any string but `__proto__`, which a plain-object decode could not keep as a key. */
+const RecordKey = Schema.String.pipe(Schema.filter((key) => key !== "__proto__"))
+
 /**
  * The `error` object of an `error` event (and of a failed transcription). xAI sends
  * `type: "max_duration"` when a session reaches its length limit.
@@ -177,7 +180,7 @@ export type StatusDetails = typeof StatusDetails.Type
  * @since 0.1.0
  * @category schemas
  */
-export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+export const Metadata = Schema.Record({ key: RecordKey, value: Schema.Unknown })
 
 /**
  * Response audio output settings.

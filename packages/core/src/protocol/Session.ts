@@ -6,6 +6,9 @@
  */
 import * as Schema from "effect/Schema"
 
+/** Record keys: any string but `__proto__`, which a plain-object decode could not keep as a key. */
+const RecordKey = Schema.String.pipe(Schema.filter((key) => key !== "__proto__"))
+
 /**
  * Raw PCM16 little-endian audio, with an optional sample rate (xAI: 8000 to 48000 Hz; OpenAI: 24000).
  *
@@ -257,13 +260,13 @@ export const McpToolDefinition = Schema.Struct({
   connector_id: Schema.optional(Schema.String),
   server_description: Schema.optional(Schema.String),
   allowed_tools: Schema.optional(
-    Schema.NullOr(Schema.Union(Schema.Array(Schema.String), Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+    Schema.NullOr(Schema.Union(Schema.Array(Schema.String), Schema.Record({ key: RecordKey, value: Schema.Unknown })))
   ),
   authorization: Schema.optional(Schema.String),
-  headers: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String }))),
+  headers: Schema.optional(Schema.NullOr(Schema.Record({ key: RecordKey, value: Schema.String }))),
   require_approval: Schema.optional(
     Schema.NullOr(
-      Schema.Union(Schema.Literal("always", "never"), Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+      Schema.Union(Schema.Literal("always", "never"), Schema.Record({ key: RecordKey, value: Schema.Unknown }))
     )
   )
 }).annotations({ identifier: "McpToolDefinition" })
@@ -422,7 +425,7 @@ export type Truncation = typeof Truncation.Type
 export const PromptReference = Schema.Struct({
   id: Schema.String,
   version: Schema.optional(Schema.NullOr(Schema.String)),
-  variables: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+  variables: Schema.optional(Schema.NullOr(Schema.Record({ key: RecordKey, value: Schema.Unknown })))
 }).annotations({ identifier: "PromptReference" })
 
 /**
@@ -522,7 +525,7 @@ export const SessionConfig = Schema.Struct({
   // xAI
   reasoning: Schema.optional(Reasoning),
   resumption: Schema.optional(Resumption),
-  replace: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  replace: Schema.optional(Schema.Record({ key: RecordKey, value: Schema.String })),
   conversation_id: Schema.optional(Schema.String)
 }).annotations({ identifier: "SessionConfig" })
 

@@ -1,0 +1,106 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Arbitrary from "effect/Arbitrary"
+import * as Either from "effect/Either"
+// Schema arbitraries come from effect's own fast-check: run them with the same copy
+import * as EffectFc from "effect/FastCheck"
+import * as Schema from "effect/Schema"
+import * as fc from "fast-check"
+import { ProtocolError } from "../../src/Errors.js"
+import * as Protocol from "../../src/Protocol.js"
+
+const roundTrip = <A, I>(name: string, schema: Schema.Schema<A, I>, numRuns = 50) =>
+  it(`${name}: decode(encode(a)) == a`, () => {
+    const encode = Schema.encodeSync(schema)
+    const decode = Schema.decodeUnknownSync(schema)
+    EffectFc.assert(
+      EffectFc.property(Arbitrary.make(schema), (a) => {
+        assert.deepStrictEqual(decode(encode(a)), a)
+      }),
+      { numRuns }
+    )
+  })
+
+const nameOf = (schema: Schema.Schema.Any): string => String(schema.ast.annotations[Symbol.for("effect/annotation/Identifier")] ?? "member")
+
+describe("properties: encode then decode is the identity", () => {
+  for (const member of Protocol.serverEventMembers) roundTrip(`server ${nameOf(member)}`, member as Schema.Schema<unknown, unknown>)
+  for (const member of Protocol.clientEventMembers) roundTrip(`client ${nameOf(member)}`, member as Schema.Schema<unknown, unknown>)
+  roundTrip("SessionConfig", Protocol.SessionConfig, 100)
+  roundTrip("ConversationItem", Protocol.ConversationItem, 100)
+  roundTrip("ServerEvent union", Protocol.ServerEvent, 200)
+  roundTrip("ClientEvent union", Protocol.ClientEvent, 200)
+
+  it("client events survive the JSON codec (encodeClientEvent then decodeClientEvent)", () => {
+    // JSON cannot carry undefined, -0 or non-finite numbers: compare after a JSON normalisation
+    EffectFc.assert(
+      EffectFc.property(Arbitrary.make(Protocol.ClientEvent), (event) => {
+        const text = Protocol.encodeClientEvent(event)
+        const decoded = Protocol.decodeClientEvent(text)
+        if (Either.isLeft(decoded)) {
+          // only possible when a non-finite number became null in JSON
+          assert.match(text, /null/)
+          return
+        }
+        assert.deepStrictEqual(JSON.parse(Protocol.encodeClientEvent(decoded.right)), JSON.parse(text))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("server events survive the JSON codec with their GA type", () => {
+    EffectFc.assert(
+      EffectFc.property(Arbitrary.make(Protocol.ServerEvent), (event) => {
+        const text = Protocol.encodeServerEvent(event)
+        const decoded = Protocol.decodeServerEvent(text)
+        if (Either.isLeft(decoded)) {
+          assert.match(text, /null/)
+          return
+        }
+        assert.isFalse(Protocol.isUnknownServerEvent(decoded.right))
+        assert.strictEqual(decoded.right.type, event.type)
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
+
+describe("properties: random input never throws", () => {
+  const check = (r: Either.Either<unknown, ProtocolError>) => {
+    if (Either.isLeft(r)) {
+      assert.instanceOf(r.left, ProtocolError)
+      assert.isString(r.left.message)
+    } else {
+      const v = r.right as Protocol.DecodedServerEvent
+      assert.isString(v.type)
+    }
+  }
+
+  it("decodeServerEvent on random JSON text", () => {
+    fc.assert(fc.property(fc.json(), (text) => check(Protocol.decodeServerEvent(text))), { numRuns: 500 })
+  })
+
+  it("decodeServerEvent on random strings (mostly malformed JSON)", () => {
+    fc.assert(fc.property(fc.string(), (text) => check(Protocol.decodeServerEvent(text))), { numRuns: 500 })
+  })
+
+  it("decodeServerEventUnknown on anything, including objects with a known type", () => {
+    const types = [...Protocol.serverEventTypes]
+    const knownTyped = fc.record({ type: fc.constantFrom(...types) }).chain((base) =>
+      fc.dictionary(fc.string(), fc.anything()).map((rest) => ({ ...rest, ...base }))
+    )
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), knownTyped), (value) => {
+        const r = Protocol.decodeServerEventUnknown(value)
+        check(r)
+        if (Either.isRight(r) && Protocol.isUnknownServerEvent(r.right)) {
+          assert.isFalse(Protocol.serverEventTypes.has(r.right.type))
+        }
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("decodeClientEvent on random JSON text", () => {
+    fc.assert(fc.property(fc.json(), (text) => check(Protocol.decodeClientEvent(text))), { numRuns: 300 })
+  })
+})
