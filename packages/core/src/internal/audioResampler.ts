@@ -1,5 +1,5 @@
 /** Streaming resampler engines: libsamplerate (WebAssembly/asm.js build) and a windowed-sinc FIR + linear fallback. */
-import LibSampleRate from "@alexanderolsen/libsamplerate-js"
+import type LibSampleRateModule from "@alexanderolsen/libsamplerate-js"
 
 /** A resampling engine: `process` keeps state across calls; `reset` forgets it. */
 export interface Engine {
@@ -83,7 +83,19 @@ export type Quality = "best" | "medium" | "fastest"
 
 const converterTypes = { best: 0, medium: 1, fastest: 2 } as const
 
-type Src = Awaited<ReturnType<typeof LibSampleRate.create>>
+type Src = Awaited<ReturnType<typeof LibSampleRateModule.create>>
+
+/**
+ * Loads libsamplerate on first use (a dynamic import: bundlers split its 2 MB out of the main chunk,
+ * and apps on the fallback never load it). Its CommonJS exports arrive as the default export.
+ */
+let loading: Promise<typeof LibSampleRateModule> | undefined
+const loadLibSampleRate = (): Promise<typeof LibSampleRateModule> => {
+  if (loading === undefined) {
+    loading = import("@alexanderolsen/libsamplerate-js").then((mod) => mod.default)
+  }
+  return loading
+}
 
 /** Re-initialises a converter through the library's documented setter (src_delete + src_new). */
 const reinit = (src: Src): void => {
@@ -128,7 +140,9 @@ export const libsampleratePool = (quality: Quality, maxIdle = 4): SrcPool => {
       const reused = idle.pop()
       const src = reused !== undefined
         ? configure(reused, inputRate, outputRate)
-        : await LibSampleRate.create(1, inputRate, outputRate, { converterType: converterTypes[quality] })
+        : await (await loadLibSampleRate()).create(1, inputRate, outputRate, {
+          converterType: converterTypes[quality]
+        })
       return libsamplerateEngine(src, inputRate, outputRate, release)
     },
     close: () => {
