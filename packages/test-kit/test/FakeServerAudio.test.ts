@@ -50,6 +50,15 @@ describe("fake server audio", () => {
     assert.strictEqual(Audio.rmsDbfs(new Int16Array(240)), -Infinity)
   })
 
+  it("the memoized voice equals the synthesized one for any length, in any order of requests", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 30_000 }), { minLength: 1, maxLength: 4 }), (counts) => {
+        for (const n of counts) assert.deepStrictEqual(Audio.voice(n), Audio.synthesize(0, n))
+      }),
+      { numRuns: 20 }
+    )
+  })
+
   it("the synthesized voice is deterministic, chunk-independent, voiced and has pauses", () => {
     const whole = Audio.synthesize(0, 48000)
     const parts = [Audio.synthesize(0, 10000), Audio.synthesize(10000, 38000)]

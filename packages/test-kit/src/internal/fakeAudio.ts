@@ -117,22 +117,35 @@ const HARMONICS: ReadonlyArray<number> = Array.from({ length: 16 }, (_, i) => {
 })
 const HARMONIC_SUM = HARMONICS.reduce((a, b) => a + b, 0)
 const SYLLABLE_HZ = 4.2
+// One cycle of the harmonic waveform, sampled once: a sample then costs one table lookup.
+const TABLE_SIZE = 4096
+const TABLE = Float64Array.from({ length: TABLE_SIZE + 1 }, (_, j) => {
+  let v = 0
+  for (let k = 0; k < HARMONICS.length; k++) v += HARMONICS[k]! * Math.sin((TWO_PI * (k + 1) * j) / TABLE_SIZE)
+  return v / HARMONIC_SUM
+})
+// The envelope is evaluated every ENVELOPE_STEP samples (2 ms) and held in between.
+const ENVELOPE_STEP = 48
+
+const envelope = (n: number): number => {
+  const syllable = ((n - (n % ENVELOPE_STEP)) / SAMPLE_RATE) * SYLLABLE_HZ
+  const index = Math.floor(syllable)
+  return index % 6 === 5 ? 0 : Math.sqrt(Math.sin(Math.PI * (syllable - index)))
+}
 
 /**
  * One sample of the synthesized voice at absolute sample index `n`, in [-1, 1]: a harmonic
- * (glottal-pulse-like) tone with a slow pitch contour, a syllable-rate amplitude envelope and a
- * short pause after every fifth syllable. Deterministic: the same `n` always gives the same value.
+ * (glottal-pulse-like) tone shaped by two rough formants, with a slow pitch contour, a syllable-rate
+ * amplitude envelope and a short pause after every fifth syllable. Deterministic: the same `n`
+ * always gives the same value, so chunks can be generated independently.
  */
 export const synthSample = (n: number): number => {
   const t = n / SAMPLE_RATE
   const phase = F0 * t - (DEV / (TWO_PI * RATE)) * Math.cos(TWO_PI * RATE * t)
-  let v = 0
-  for (let k = 0; k < HARMONICS.length; k++) v += HARMONICS[k]! * Math.sin(TWO_PI * (k + 1) * phase)
-  const syllable = t * SYLLABLE_HZ
-  const index = Math.floor(syllable)
-  const frac = syllable - index
-  const envelope = index % 6 === 5 ? 0 : Math.pow(Math.sin(Math.PI * frac), 0.7)
-  return (0.45 * envelope * v) / HARMONIC_SUM
+  const x = (phase - Math.floor(phase)) * TABLE_SIZE
+  const i = Math.floor(x)
+  const v = TABLE[i]! + (TABLE[i + 1]! - TABLE[i]!) * (x - i)
+  return 0.45 * envelope(n) * v
 }
 
 /** `count` samples of the synthesized voice starting at absolute sample `from`, as PCM16. */
@@ -140,4 +153,22 @@ export const synthesize = (from: number, count: number): Int16Array => {
   const out = new Int16Array(count)
   for (let i = 0; i < count; i++) out[i] = Math.round(synthSample(from + i) * 32767)
   return out
+}
+
+const CACHE_LIMIT = SAMPLE_RATE * 300
+let cache = new Int16Array(0)
+
+/**
+ * The first `count` samples of the synthesized voice, memoized (up to 5 minutes) so that repeated
+ * replies cost a copy-free view. The returned array must not be modified.
+ */
+export const voice = (count: number): Int16Array => {
+  if (count > CACHE_LIMIT) return synthesize(0, count)
+  if (count > cache.length) {
+    const grown = new Int16Array(Math.min(CACHE_LIMIT, Math.max(count, cache.length * 2)))
+    grown.set(cache)
+    grown.set(synthesize(cache.length, grown.length - cache.length), cache.length)
+    cache = grown
+  }
+  return cache.subarray(0, count)
 }

@@ -180,7 +180,6 @@ class Connection {
   lastUserAudio: Int16Array | undefined = undefined
   active: ActiveResponse | undefined = undefined
   readonly audioMs = new Map<string, number>()
-  synthCursor = 0
 
   constructor(
     readonly ctx: ServerContext,
@@ -734,10 +733,7 @@ class Connection {
   replyAudio(text: string): Int16Array {
     const reply = this.ctx.options.reply
     if (reply?.voice === "echo" && this.lastUserAudio !== undefined && this.lastUserAudio.length > 0) return this.lastUserAudio
-    const samples = Audio.msToSamples(reply?.audioMs ?? spokenMs(text))
-    const audio = Audio.synthesize(this.synthCursor, samples)
-    this.synthCursor += samples
-    return audio
+    return Audio.voice(Audio.msToSamples(reply?.audioMs ?? spokenMs(text)))
   }
 
   runMessage(r: ActiveResponse, plan: Extract<Plan, { _tag: "Message" }>): Effect.Effect<void> {
