@@ -5,6 +5,33 @@
  */
 
 /** @since 0.1.0 */
+export * as AudioFrame from "./AudioFrame.js"
+/** @since 0.1.0 */
+export * as AudioInput from "./AudioInput.js"
+/** @since 0.1.0 */
+export * as ChatContext from "./ChatContext.js"
+/** @since 0.1.0 */
+export * as Connection from "./Connection.js"
+/** @since 0.1.0 */
 export * as Errors from "./Errors.js"
 /** @since 0.1.0 */
+export * as Generation from "./Generation.js"
+/** @since 0.1.0 */
+export * as OpenAI from "./OpenAI.js"
+/** @since 0.1.0 */
+export * as Protocol from "./Protocol.js"
+/** @since 0.1.0 */
+export * as RealtimeModel from "./RealtimeModel.js"
+/** @since 0.1.0 */
+export * as RealtimeSession from "./RealtimeSession.js"
+/** @since 0.1.0 */
+export * as Resampler from "./Resampler.js"
+/** @since 0.1.0 */
+export * as Tool from "./Tool.js"
+/** @since 0.1.0 */
 export * as Transport from "./Transport.js"
+/** @since 0.1.0 */
+export * as Xai from "./Xai.js"
+
+/** @since 0.1.0 */
+export { decodeServerEvent, encodeClientEvent, isUnknownServerEvent } from "./Protocol.js"

@@ -3,4 +3,10 @@
  *
  * @since 0.1.0
  */
-export {}
+
+/** @since 0.1.0 */
+export * as FakeServer from "./FakeServer.js"
+/** @since 0.1.0 */
+export * as MockTransport from "./MockTransport.js"
+/** @since 0.1.0 */
+export { MockServer } from "./MockTransport.js"

@@ -1,0 +1,206 @@
+/**
+ * The realtime session: audio in, a live conversation with the model, generations and events out.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type * as AudioFrame from "./AudioFrame.js"
+import type * as ChatContext from "./ChatContext.js"
+import type {
+  AuthenticationError,
+  ConnectionError,
+  FatalError,
+  ProtocolError,
+  ResponseFailedError,
+  ServerError,
+  TimeoutError
+} from "./Errors.js"
+import type * as Generation from "./Generation.js"
+import * as internal from "./internal/session.js"
+import type * as Protocol from "./Protocol.js"
+import type { RealtimeModel, RealtimeModelOptions } from "./RealtimeModel.js"
+import type { Resampler } from "./Resampler.js"
+import type * as Tool from "./Tool.js"
+import type { Transport } from "./Transport.js"
+
+/**
+ * A still image sent to the model as a user message (`imageUrl` may be a `data:` URL).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VideoFrame {
+  readonly imageUrl: string
+}
+
+/**
+ * Errors reported on the `events` stream. `recoverable: false` means the session has ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SessionErrorEvent = {
+  readonly _tag: "Error"
+  readonly error: ServerError | ResponseFailedError | ProtocolError | ConnectionError | AuthenticationError | TimeoutError
+  readonly recoverable: boolean
+}
+
+/**
+ * What the session reports besides generations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SessionEvent =
+  | { readonly _tag: "Connected"; readonly connection: number }
+  | { readonly _tag: "Disconnected"; readonly error: ConnectionError | ServerError | undefined }
+  | { readonly _tag: "Reconnected"; readonly connection: number }
+  | { readonly _tag: "SpeechStarted"; readonly itemId: string | undefined; readonly audioStartMs: number | undefined }
+  | {
+    readonly _tag: "SpeechStopped"
+    readonly itemId: string | undefined
+    readonly audioEndMs: number | undefined
+    readonly userTranscriptionEnabled: boolean
+  }
+  | { readonly _tag: "InputTranscription"; readonly itemId: string; readonly transcript: string; readonly isFinal: boolean }
+  | { readonly _tag: "GenerationCreated"; readonly responseId: string; readonly userInitiated: boolean }
+  | { readonly _tag: "FunctionCallExecuted"; readonly call: Generation.FunctionCall; readonly output: string }
+  | { readonly _tag: "Metrics"; readonly metrics: Generation.GenerationMetrics }
+  | { readonly _tag: "Warning"; readonly message: string }
+  | SessionErrorEvent
+  | { readonly _tag: "ServerEvent"; readonly event: Protocol.DecodedServerEvent }
+  | { readonly _tag: "ClientEvent"; readonly event: Protocol.ClientEvent }
+  /** The last event: the session has ended (`reason` is `SessionClosedError` after a normal close). */
+  | { readonly _tag: "Closed"; readonly reason: FatalError }
+
+/**
+ * Options of `truncate`: cut the assistant's message at what the user actually heard.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TruncateOptions {
+  readonly messageId: string
+  readonly modalities: Generation.Modalities
+  readonly audioEndMs: number
+  readonly transcript?: string | undefined
+}
+
+/**
+ * The result of `updateTools`: the tools now in force, and the ones that could not be expressed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolUpdate {
+  readonly tools: ReadonlyArray<Tool.Tool>
+  readonly rejected: ReadonlyArray<{ readonly name: string; readonly reason: string }>
+}
+
+/**
+ * A live session. Every method fails with the session's fatal error once it has ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RealtimeSessionService {
+  /** Resamples to 24 kHz mono, cuts 100 ms chunks and sends them (`input_audio_buffer.append`). */
+  readonly pushAudio: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError>
+  /** Sends an image as a user message. */
+  readonly pushVideo: (frame: VideoFrame) => Effect.Effect<void, FatalError>
+  /** Sends what is buffered, then commits when more than 100 ms was pushed since the last commit or clear. */
+  readonly commitAudio: Effect.Effect<void, FatalError>
+  /** Drops buffered input audio here and on the server. */
+  readonly clearAudio: Effect.Effect<void, FatalError>
+  /**
+   * Asks for a reply. The generation lives in the caller's Scope: closing it before the response is
+   * done cancels the response. While another response is active the request waits its turn; the
+   * whole wait (queue + server) is bounded by the reply timeout (5 s).
+   */
+  readonly generateReply: (options?: {
+    readonly instructions?: string | undefined
+  }) => Effect.Effect<Generation.Generation, FatalError | TimeoutError, Scope.Scope>
+  /** Cancels the response in progress, if any. */
+  readonly interrupt: Effect.Effect<void, FatalError>
+  /** Truncates (or deletes, at 0 ms) an assistant message at what was heard. */
+  readonly truncate: (options: TruncateOptions) => Effect.Effect<void, FatalError | TimeoutError>
+  /** xAI: speaks a fixed line with no inference (a `force_message` item). */
+  readonly say: (text: string) => Effect.Effect<void, FatalError>
+  /** Replaces the instructions (kept and replayed on reconnect). */
+  readonly updateInstructions: (instructions: string) => Effect.Effect<void, FatalError>
+  /** Syncs the server's conversation to `ctx` with the minimal deletes and creates, each acknowledged within 5 s. */
+  readonly updateChatContext: (ctx: ChatContext.ChatContext) => Effect.Effect<void, FatalError | TimeoutError>
+  /** Replaces the tool set with the tools that can be expressed; reports the rest. */
+  readonly updateTools: (tools: ReadonlyArray<Tool.Tool>) => Effect.Effect<ToolUpdate, FatalError>
+  /** Sends only the given options in a `session.update` (kept for replay). */
+  readonly updateOptions: (options: Partial<RealtimeModelOptions>) => Effect.Effect<void, FatalError>
+  /** The mirror of the server's conversation. */
+  readonly chatContext: Effect.Effect<ChatContext.ChatContext>
+  /** The tools in force. */
+  readonly tools: Effect.Effect<ReadonlyArray<Tool.Tool>>
+  /** Sends a raw client event (escape hatch). */
+  readonly sendEvent: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>
+  /** Session events from the moment the stream is run; ends when the session closes. */
+  readonly events: Stream.Stream<SessionEvent>
+  /** Every generation (server- and user-initiated) from the moment the stream is run. */
+  readonly generations: Stream.Stream<Generation.Generation>
+  /** Subscribes now (nothing after this call is missed) and gives the events as a stream. */
+  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent>, never, Scope.Scope>
+  /** Subscribes now (nothing after this call is missed) and gives the generations as a stream. */
+  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation>, never, Scope.Scope>
+  /** Completes when the session has ended, failing with the error that ended it. */
+  readonly awaitClosed: Effect.Effect<never, FatalError>
+}
+
+/**
+ * Session tuning.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SessionOptions {
+  /** How long `generateReply` waits for its `response.created` (default 5 s). */
+  readonly replyTimeout?: Duration.DurationInput | undefined
+  /** How long a chat-context change waits for each acknowledgement (default 5 s). */
+  readonly ackTimeout?: Duration.DurationInput | undefined
+  /** Also publish every raw server and client event on `events` (default false). */
+  readonly debugEvents?: boolean | undefined
+}
+
+/**
+ * The session service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class RealtimeSession extends Context.Tag("@realtime-fx/core/RealtimeSession")<
+  RealtimeSession,
+  RealtimeSessionService
+>() {}
+
+/**
+ * Opens a session in the current Scope; closing the Scope closes the connection, every fiber,
+ * every stream and every pending request.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options?: SessionOptions
+) => Effect.Effect<RealtimeSessionService, never, RealtimeModel | Transport | Resampler | Scope.Scope> = internal.make
+
+/**
+ * The session as a Layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: SessionOptions
+): Layer.Layer<RealtimeSession, never, RealtimeModel | Transport | Resampler> =>
+  Layer.scoped(RealtimeSession, internal.make(options))

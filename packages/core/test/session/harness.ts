@@ -1,0 +1,170 @@
+// Test harness for RealtimeSession: an xAI model over the MockTransport, and a scripted server.
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { MockServer } from "@realtime-fx/test-kit/MockTransport"
+import * as MockTransport from "@realtime-fx/test-kit/MockTransport"
+import * as AudioFrame from "../../src/AudioFrame.js"
+import { Resampler } from "../../src/Resampler.js"
+import * as Xai from "../../src/Xai.js"
+
+/** Lets forked fibers run until they block. */
+export const settle = Effect.gen(function*() {
+  for (let i = 0; i < 40; i++) yield* Effect.yieldNow()
+})
+
+/** MockTransport + an xAI model + the linear resampler. */
+export const layer = (options: Xai.Options = {}) =>
+  Layer.mergeAll(
+    MockTransport.layer({
+      greeting: () => [
+        { type: "session.created", event_id: "ev_s", session: { id: "sess_1" } },
+        { type: "conversation.created", event_id: "ev_c", conversation: { id: "conv_1" } }
+      ]
+    }),
+    Xai.layer({ apiKey: Redacted.make("xai-test-key"), ...options }).pipe(Layer.orDie),
+    Resampler.layerLinear
+  )
+
+/** 100 ms of 24 kHz audio, base64. */
+export const audio100ms = AudioFrame.encodeBase64(new Int16Array(2400).fill(1000))
+
+let n = 0
+const eventId = () => `ev_${n++}`
+
+/** Server-side script helpers (plain JSON, as the wire carries it). */
+export const script = {
+  responseCreated: (responseId: string, clientEventId?: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.created",
+        event_id: eventId(),
+        response: {
+          id: responseId,
+          object: "realtime.response",
+          status: "in_progress",
+          output: [],
+          ...(clientEventId !== undefined ? { metadata: { client_event_id: clientEventId } } : {})
+        }
+      })
+    )),
+  messageAdded: (responseId: string, itemId: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.output_item.added",
+        event_id: eventId(),
+        response_id: responseId,
+        output_index: 0,
+        item: { id: itemId, object: "realtime.item", type: "message", status: "in_progress", role: "assistant", content: [] }
+      })
+    )),
+  audioDelta: (responseId: string, itemId: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.output_audio.delta",
+        event_id: eventId(),
+        response_id: responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: audio100ms
+      })
+    )),
+  transcriptDelta: (responseId: string, itemId: string, delta: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.output_audio_transcript.delta",
+        event_id: eventId(),
+        response_id: responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta
+      })
+    )),
+  textDelta: (responseId: string, itemId: string, delta: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.text.delta",
+        event_id: eventId(),
+        response_id: responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta
+      })
+    )),
+  messageDone: (responseId: string, itemId: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.output_item.done",
+        event_id: eventId(),
+        response_id: responseId,
+        output_index: 0,
+        item: { id: itemId, object: "realtime.item", type: "message", status: "completed", role: "assistant", content: [] }
+      })
+    )),
+  functionCallDone: (responseId: string, itemId: string, callId: string, name: string, args: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.output_item.done",
+        event_id: eventId(),
+        response_id: responseId,
+        output_index: 0,
+        item: { id: itemId, object: "realtime.item", type: "function_call", status: "completed", call_id: callId, name, arguments: args }
+      })
+    )),
+  responseDone: (responseId: string, status = "completed") =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "response.done",
+        event_id: eventId(),
+        response: {
+          id: responseId,
+          object: "realtime.response",
+          status,
+          output: [],
+          usage: {
+            total_tokens: 30,
+            input_tokens: 10,
+            output_tokens: 20,
+            input_token_details: { text_tokens: 4, audio_tokens: 6, cached_tokens: 0 },
+            output_token_details: { text_tokens: 5, audio_tokens: 15 }
+          }
+        }
+      })
+    )),
+  itemAdded: (item: Record<string, unknown>, previousItemId: string | null) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({ type: "conversation.item.added", event_id: eventId(), previous_item_id: previousItemId, item })
+    )),
+  itemDeleted: (itemId: string) =>
+    MockServer.pipe(Effect.flatMap((s) => s.send({ type: "conversation.item.deleted", event_id: eventId(), item_id: itemId }))),
+  transcriptionCompleted: (itemId: string, transcript: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({
+        type: "conversation.item.input_audio_transcription.completed",
+        event_id: eventId(),
+        item_id: itemId,
+        content_index: 0,
+        transcript
+      })
+    )),
+  speechStarted: (itemId: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({ type: "input_audio_buffer.speech_started", event_id: eventId(), audio_start_ms: 0, item_id: itemId })
+    )),
+  error: (message: string, code?: string) =>
+    MockServer.pipe(Effect.flatMap((s) =>
+      s.send({ type: "error", event_id: eventId(), error: { type: "invalid_request_error", code, message } })
+    ))
+}
+
+/** A user message item as the server announces it. */
+export const userItem = (id: string, text: string) => ({
+  id,
+  object: "realtime.item",
+  type: "message",
+  role: "user",
+  content: [{ type: "input_text", text }]
+})
