@@ -1,0 +1,487 @@
+/**
+ * The demo program (`npm run demo`): a spoken WAV streamed into a realtime session (an embedded
+ * fake xAI server by default, the real xAI API with `XAI_API_KEY` or `--live`), live progress,
+ * a metrics table and the reply written to a WAV file.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import type * as ValidationError from "@effect/cli/ValidationError"
+import type * as CliApp from "@effect/cli/CliApp"
+import * as AudioFrame from "@realtime-fx/core/AudioFrame"
+import type * as Generation from "@realtime-fx/core/Generation"
+import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+import { Resampler } from "@realtime-fx/core/Resampler"
+import * as Tool from "@realtime-fx/core/Tool"
+import * as Xai from "@realtime-fx/core/Xai"
+import * as FakeServer from "@realtime-fx/test-kit/FakeServer"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as DemoAudio from "./internal/demoAudio.js"
+import * as Format from "./internal/demoFormat.js"
+import * as DemoOutput from "./internal/demoOutput.js"
+import * as Turn from "./internal/demoTurn.js"
+import * as NodeTransport from "./NodeTransport.js"
+import * as Wav from "./Wav.js"
+
+/**
+ * Where the demo writes: `line` prints a finished line, `live` shows a line still growing (a
+ * transcript as it arrives; a terminal redraws it in place, other sinks may ignore it), `error`
+ * prints the one-line failure message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Output {
+  readonly line: (text: string) => Effect.Effect<void>
+  readonly live: (text: string) => Effect.Effect<void>
+  readonly error: (text: string) => Effect.Effect<void>
+}
+
+/**
+ * The process's stdout/stderr (live lines redrawn in place when stdout is a terminal).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const terminalOutput = (): Output => DemoOutput.terminal(process.stdout, process.stderr)
+
+/**
+ * Why the demo failed, in one line meant for the user (no stack trace).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DemoError extends Schema.TaggedError<DemoError>()("DemoError", {
+  message: Schema.String
+}) {}
+
+/**
+ * The bundled spoken question (16 kHz mono, so the session's resampler is exercised).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultInput: string = fileURLToPath(new URL("../assets/weather-question.wav", import.meta.url))
+
+/**
+ * What the embedded fake server "hears" for every user turn (it cannot transcribe): the bundled question.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fakeTranscript = "Hello! What is the weather like in Paris today?"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultInstructions =
+  "You are a friendly voice assistant. For weather questions call the get_weather tool, then answer in one or two short sentences."
+
+/**
+ * Options of one run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** The spoken input (any WAV the Wav module reads). Default: the bundled question. */
+  readonly input?: string | undefined
+  /** Where the reply audio goes (24 kHz mono WAV; parent directories are created). Default `out/reply.wav`. */
+  readonly out?: string | undefined
+  /** `"fake"` (default): an embedded loopback fake server; `"live"`: the real xAI API (`XAI_API_KEY`). */
+  readonly server?: "fake" | "live" | undefined
+  /** `"realtime"` (default) paces the 10 ms input frames at real time; `"fast"` sends them at once. */
+  readonly pacing?: "realtime" | "fast" | undefined
+  readonly voice?: string | undefined
+  readonly instructions?: string | undefined
+  readonly model?: string | undefined
+  /** The bound of the whole run (default 60 seconds). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Silence appended after the input so that server VAD ends the turn (default 1000 ms). */
+  readonly silenceMs?: number | undefined
+}
+
+/**
+ * What a successful run produced.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  /** The absolute path of the reply WAV. */
+  readonly out: string
+  readonly replyAudioMs: number
+  readonly replyTranscript: string
+  readonly inputTranscript: string | undefined
+  readonly toolCalls: ReadonlyArray<{ readonly name: string; readonly arguments: string; readonly output: string }>
+  readonly metrics: ReadonlyArray<Generation.GenerationMetrics>
+}
+
+const FRAME_MS = 10
+const FAKE_KEY = "demo-fake-key"
+
+/**
+ * The demo tool: a canned forecast for any city.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const getWeather = Tool.make("get_weather", {
+  description: "Get today's weather forecast for a city.",
+  parameters: Schema.Struct({ city: Schema.String }),
+  handler: ({ city }) =>
+    Effect.succeed({ city, forecast: "sunny with a few clouds", temperature_c: 21, wind_kmh: 12 })
+})
+
+interface Collected {
+  readonly frames: Array<AudioFrame.AudioFrame>
+  readonly metrics: Array<Generation.GenerationMetrics>
+  readonly toolCalls: Array<{ readonly name: string; readonly arguments: string; readonly output: string }>
+  replyTranscript: string
+  inputTranscript: string | undefined
+}
+
+const modelLayer = (options: RunOptions, fakeUrl: string | undefined) => {
+  const common: Xai.Options = {
+    model: options.model,
+    voice: options.voice,
+    instructions: options.instructions ?? defaultInstructions,
+    // 500 ms of silence ends a turn: the bundled question pauses ~0.4 s after "Hello!".
+    turnDetection: { ...Xai.defaultTurnDetection, silence_duration_ms: 500 },
+    tools: [getWeather]
+  }
+  return fakeUrl !== undefined
+    ? Xai.layer({ ...common, baseUrl: fakeUrl, apiKey: Redacted.make(FAKE_KEY) })
+    : Xai.layerConfig(common)
+}
+
+/** The conversation itself: session, progress lines, input audio, until the turn is over. */
+const converse = (
+  options: RunOptions,
+  output: Output,
+  audio: ReadonlyArray<AudioFrame.AudioFrame>,
+  state: Ref.Ref<Turn.TurnState>,
+  collected: Collected,
+  startMs: number
+) =>
+  Effect.gen(function*() {
+    const say = (name: string, text: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        output.line(`${Format.stamp(now - startMs)} ${Format.label(name)} ${text}`.trimEnd()))
+    const done = yield* Deferred.make<void>()
+    const update = (f: (s: Turn.TurnState) => Turn.TurnState) =>
+      Ref.updateAndGet(state, f).pipe(
+        Effect.flatMap((s) => (Turn.isDone(s) ? Deferred.succeed(done, undefined) : Effect.void)),
+        Effect.asVoid
+      )
+
+    const session = yield* RealtimeSession.make()
+    const events = yield* session.subscribeEvents
+    const generations = yield* session.subscribeGenerations
+
+    const onEvent = (event: RealtimeSession.SessionEvent): Effect.Effect<void> => {
+      const print = ((): Effect.Effect<void> => {
+        switch (event._tag) {
+          case "Connected":
+            return say("connected", `connection #${event.connection}`)
+          case "Disconnected":
+            return say("disconnected", event.error === undefined ? "" : Format.describeError(event.error))
+          case "Reconnected":
+            return say("reconnected", `connection #${event.connection}`)
+          case "SpeechStarted":
+            return say("speech started", event.audioStartMs === undefined ? "" : `at ${event.audioStartMs} ms`)
+          case "SpeechStopped":
+            return say("speech stopped", event.audioEndMs === undefined ? "" : `at ${event.audioEndMs} ms`)
+          case "InputTranscription":
+            if (!event.isFinal) return output.live(`you (partial): ${event.transcript}`)
+            collected.inputTranscript = event.transcript
+            return say("you said", `"${event.transcript}"`)
+          case "GenerationCreated":
+            return say(
+              "generation",
+              `${event.responseId} created${event.userInitiated ? " (requested)" : ""}`
+            )
+          case "FunctionCallExecuted":
+            collected.toolCalls.push({ name: event.call.name, arguments: event.call.arguments, output: event.output })
+            return say("tool output", `${event.call.name} -> ${event.output}`)
+          case "Warning":
+            return say("warning", event.message)
+          case "Error":
+            return say("error", `${Format.describeError(event.error)}${event.recoverable ? "" : " (session ended)"}`)
+          default:
+            return Effect.void
+        }
+      })()
+      return Effect.zipRight(print, update((s) => Turn.onEvent(s, event)))
+    }
+
+    const onMessage = (message: Generation.MessageGeneration) =>
+      Effect.gen(function*() {
+        let text = ""
+        let audioMs = 0
+        const showLive = Effect.suspend(() =>
+          output.live(`assistant: ${text}${audioMs > 0 ? `  [${Math.round(audioMs)} ms audio]` : ""}`)
+        )
+        const texts = Stream.runForEach(message.text, (delta) =>
+          Effect.suspend(() => {
+            text += delta.text
+            return showLive
+          }))
+        const frames = Stream.runForEach(message.audio, (frame) =>
+          Effect.suspend(() => {
+            collected.frames.push(frame)
+            audioMs += AudioFrame.durationMs(frame)
+            return showLive
+          }))
+        yield* Effect.all([texts, frames], { concurrency: 2, discard: true })
+        const transcript = text.trim()
+        if (transcript !== "") {
+          collected.replyTranscript = collected.replyTranscript === "" ? transcript : `${collected.replyTranscript} ${transcript}`
+          yield* say("assistant", `"${transcript}"`)
+        }
+        if (audioMs > 0) yield* say("reply audio", `${Math.round(audioMs)} ms received`)
+        return transcript !== "" || audioMs > 0
+      })
+
+    const onGeneration = (generation: Generation.Generation) => {
+      let replied = false
+      return Effect.gen(function*() {
+        const messages = Stream.runForEach(generation.messages, (message) =>
+          Effect.map(onMessage(message), (produced) => {
+            if (produced) replied = true
+          }))
+        const calls = Stream.runForEach(generation.functionCalls, (call) =>
+          say("tool call", `${call.name}(${call.arguments})`))
+        yield* Effect.all([messages, calls], { concurrency: 2, discard: true })
+        const summary = yield* generation.done
+        if (summary.metrics !== undefined) collected.metrics.push(summary.metrics)
+        const status = summary.status === "completed" ? "" : ` (${summary.status})`
+        yield* say(
+          "response done",
+          `${summary.responseId}${status}${summary.metrics === undefined ? "" : `: ${Format.metricsLine(summary.metrics)}`}`
+        )
+      }).pipe(
+        Effect.catchAll((error) => say("error", `${generation.responseId} ended early: ${Format.describeError(error)}`)),
+        Effect.ensuring(Effect.suspend(() => update((s) => Turn.onFinished(s, generation.responseId, replied))))
+      )
+    }
+
+    yield* Effect.forkScoped(Stream.runForEach(events, onEvent))
+    yield* Effect.forkScoped(Stream.runForEach(generations, (generation) => Effect.forkScoped(onGeneration(generation))))
+
+    const feed = Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      for (let i = 0; i < audio.length; i++) {
+        if (options.pacing !== "fast") {
+          const wait = start + i * FRAME_MS - (yield* Clock.currentTimeMillis)
+          if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
+        }
+        yield* session.pushAudio(audio[i]!)
+      }
+      yield* update(Turn.onAudioSent)
+    })
+
+    const fatal = (error: unknown) => new DemoError({ message: Format.describeError(error) })
+    yield* Effect.raceFirst(
+      Effect.zipRight(Effect.mapError(feed, fatal), Deferred.await(done)),
+      Effect.mapError(session.awaitClosed, fatal)
+    )
+  })
+
+/**
+ * Runs the demo once: reads the input, starts the embedded fake server (unless `server: "live"`),
+ * holds one conversation turn with the `get_weather` tool, prints progress and a metrics table to
+ * `output`, and writes the reply audio. Every failure is a `DemoError` with a one-line message.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (options: RunOptions, output: Output): Effect.Effect<Report, DemoError> =>
+  Effect.gen(function*() {
+    const input = options.input ?? defaultInput
+    const out = Path.resolve(options.out ?? Path.join("out", "reply.wav"))
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
+    const server = options.server ?? "fake"
+    const pacing = options.pacing ?? "realtime"
+    const startMs = yield* Clock.currentTimeMillis
+
+    const audio = yield* Wav.read(input).pipe(
+      Effect.mapError((e) => new DemoError({ message: `cannot read the input WAV: ${e.message}` }))
+    )
+    yield* output.line(
+      `input   ${input}: ${audio.sampleRate} Hz, ${audio.channels === 1 ? "mono" : `${audio.channels} channels`}, ` +
+        `${(AudioFrame.durationMs(audio) / 1000).toFixed(2)} s (resampled to 24 kHz mono by the session)`
+    )
+
+    const state = yield* Ref.make(Turn.initial)
+    const collected: Collected = { frames: [], metrics: [], toolCalls: [], replyTranscript: "", inputTranscript: undefined }
+    const frames = DemoAudio.frames(audio, FRAME_MS, options.silenceMs ?? 1000)
+
+    const conversation = Effect.gen(function*() {
+      let fakeUrl: string | undefined
+      if (server === "fake") {
+        const fake = yield* FakeServer.make({
+          pacing,
+          transcript: fakeTranscript,
+          requireAuth: FAKE_KEY,
+          toolCall: { name: getWeather.name, trigger: "weather", arguments: { city: "Paris" } }
+        }).pipe(Effect.mapError((e) => new DemoError({ message: `cannot start the fake server: ${e.message}` })))
+        fakeUrl = fake.url
+        yield* output.line(`server  embedded fake xAI server at ${fake.url} (it hears ${JSON.stringify(fakeTranscript)})`)
+      } else {
+        yield* output.line(`server  xAI realtime API (${Xai.defaultBaseUrl}), model ${options.model ?? Xai.defaultModel}`)
+      }
+      yield* output.line(`pacing  ${pacing === "fast" ? "fast (input sent at once)" : "real time (10 ms frames)"}`)
+      const layer = Layer.mergeAll(modelLayer(options, fakeUrl), NodeTransport.layer, Resampler.layer)
+      yield* Effect.scoped(converse({ ...options, pacing }, output, frames, state, collected, startMs)).pipe(
+        Effect.provide(layer),
+        Effect.catchTag("ConfigurationError", (e) => Effect.fail(new DemoError({ message: e.message })))
+      )
+    })
+
+    yield* Effect.scoped(conversation).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => new DemoError({ message: "" })
+      }),
+      Effect.catchIf(
+        (e) => e.message === "",
+        () =>
+          Effect.flatMap(Ref.get(state), (s) =>
+            Effect.fail(
+              new DemoError({ message: `timed out after ${Duration.format(timeout)}: ${Turn.waitingFor(s)}` })
+            ))
+      )
+    )
+
+    if (collected.metrics.length > 0) {
+      yield* output.line("")
+      yield* output.line("metrics")
+      for (const row of Format.metricsTable(collected.metrics)) yield* output.line(`  ${row}`)
+    }
+
+    const replyAudioMs = collected.frames.reduce((ms, frame) => ms + AudioFrame.durationMs(frame), 0)
+    yield* Effect.tryPromise({
+      try: () => Fs.mkdir(Path.dirname(out), { recursive: true }),
+      catch: (cause) => new DemoError({ message: `cannot create ${Path.dirname(out)}: ${String(cause)}` })
+    })
+    yield* Stream.run(Stream.fromIterable(collected.frames), Wav.sink(out)).pipe(
+      Effect.mapError((e) => new DemoError({ message: `cannot write the reply: ${e.message}` }))
+    )
+    yield* output.line("")
+    yield* output.line(`reply   ${(replyAudioMs / 1000).toFixed(2)} s of audio written to ${out}`)
+    return {
+      out,
+      replyAudioMs,
+      replyTranscript: collected.replyTranscript,
+      inputTranscript: collected.inputTranscript,
+      toolCalls: collected.toolCalls,
+      metrics: collected.metrics
+    }
+  })
+
+/**
+ * Chooses the server: `--fake` forces the embedded one, `--live` the real API, otherwise the real
+ * API exactly when an xAI key is available.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const chooseServer = (flags: {
+  readonly live: boolean
+  readonly fake: boolean
+  readonly hasKey: boolean
+}): Effect.Effect<"fake" | "live", DemoError> =>
+  flags.live && flags.fake
+    ? Effect.fail(new DemoError({ message: "--live and --fake cannot be used together" }))
+    : Effect.succeed(flags.fake ? "fake" : flags.live || flags.hasKey ? "live" : "fake")
+
+/**
+ * The `demo` command (@effect/cli), printing to `output`.
+ *
+ * @since 0.1.0
+ * @category cli
+ */
+export const command = (output: Output) =>
+  Command.make(
+    "demo",
+    {
+      input: Options.text("input").pipe(
+        Options.withDescription("spoken input WAV (any rate and channel count; default: the bundled question)"),
+        Options.optional
+      ),
+      out: Options.text("out").pipe(
+        Options.withDescription("where to write the reply audio (24 kHz mono WAV)"),
+        Options.withDefault(Path.join("out", "reply.wav"))
+      ),
+      voice: Options.text("voice").pipe(Options.withDescription("xAI voice (e.g. ara, eve, leo, rex, sal)"), Options.optional),
+      instructions: Options.text("instructions").pipe(Options.withDescription("system instructions"), Options.optional),
+      model: Options.text("model").pipe(Options.withDescription(`xAI model (default ${Xai.defaultModel})`), Options.optional),
+      fast: Options.boolean("fast", { negationNames: ["realtime"] }).pipe(
+        Options.withDescription("send the input as fast as possible (default --realtime: paced in 10 ms frames)")
+      ),
+      live: Options.boolean("live").pipe(Options.withDescription("use the real xAI API (requires XAI_API_KEY)")),
+      fake: Options.boolean("fake").pipe(
+        Options.withDescription("use the embedded fake server even when XAI_API_KEY is set")
+      ),
+      timeout: Options.integer("timeout").pipe(
+        Options.withDescription("bound of the whole run, in seconds"),
+        Options.withDefault(60)
+      )
+    },
+    (args) =>
+      Effect.gen(function*() {
+        const key = yield* Effect.orElseSucceed(Config.option(Config.nonEmptyString("XAI_API_KEY")), () => Option.none())
+        const server = yield* chooseServer({ live: args.live, fake: args.fake, hasKey: Option.isSome(key) })
+        if (args.timeout <= 0) return yield* new DemoError({ message: "--timeout must be a positive number of seconds" })
+        yield* run(
+          {
+            input: Option.getOrUndefined(args.input),
+            out: args.out,
+            server,
+            pacing: args.fast ? "fast" : "realtime",
+            voice: Option.getOrUndefined(args.voice),
+            instructions: Option.getOrUndefined(args.instructions),
+            model: Option.getOrUndefined(args.model),
+            timeout: Duration.seconds(args.timeout)
+          },
+          output
+        )
+      })
+  ).pipe(Command.withDescription("Talk to a realtime speech-to-speech model with a spoken WAV file."))
+
+/**
+ * Runs the CLI with `argv` (as `process.argv`). A `DemoError` is printed as one `error:` line on
+ * `output.error` and fails the effect (exit code 1); other failures print their cause.
+ *
+ * @since 0.1.0
+ * @category cli
+ */
+export const main = (
+  argv: ReadonlyArray<string>,
+  output: Output
+): Effect.Effect<void, DemoError | ValidationError.ValidationError, CliApp.CliApp.Environment> =>
+  Command.run(command(output), { name: "realtime-fx demo", version: "0.1.0" })(argv).pipe(
+    Effect.tapErrorCause((cause) => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && failure.value._tag === "DemoError") return output.error(`error: ${failure.value.message}`)
+      if (Option.isSome(failure)) return Effect.void // validation errors are printed by @effect/cli
+      return Cause.isInterruptedOnly(cause) ? Effect.void : output.error(`internal error:\n${Cause.pretty(cause)}`)
+    })
+  )
