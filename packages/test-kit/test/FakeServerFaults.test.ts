@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import * as FakeServer from "../src/FakeServer.js"
 import { connect, HandshakeError, type TestClient } from "../src/internal/fakeClient.js"
 
@@ -103,6 +105,18 @@ describe("FakeServer faults", () => {
       if (result._tag === "Left") assert.match(result.left.message, /timed out/i)
       assert.strictEqual((yield* server.requests).length, 1)
       assert.strictEqual(yield* server.connections, 0)
+    }))
+
+  it.scopedLive("closing the server's Scope also ends a black-holed handshake", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const server = yield* Scope.extend(FakeServer.make({ faults: { blackholeHandshake: true } }), scope)
+      const pending = yield* Effect.fork(Effect.either(connect(server.url, { handshakeTimeout: 10_000 })))
+      while ((yield* server.requests).length === 0) yield* Effect.sleep("5 millis")
+      yield* Scope.close(scope, Exit.void)
+      const result = yield* Fiber.join(pending).pipe(Effect.timeout("5 seconds"))
+      assert.isTrue(result._tag === "Left")
+      if (result._tag === "Left") assert.notMatch(result.left.message, /timed out/i)
     }))
 
   it.scopedLive("rejectHandshake answers the upgrade with the given HTTP status", () =>

@@ -18,7 +18,6 @@ import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
 import type { WebSocket, WebSocketServer } from "ws"
 import type { FakeFaults, FakeRequest, FakeServerOptions } from "../FakeServer.js"
 import * as Audio from "./fakeAudio.js"
@@ -286,7 +285,7 @@ class Connection {
 
   // ---------------------------------------------------------------- client events
 
-  handleFrame(text: string): Effect.Effect<void, never, Scope.Scope> {
+  handleFrame(text: string): Effect.Effect<void> {
     let event: unknown
     try {
       event = JSON.parse(text)
@@ -354,7 +353,7 @@ class Connection {
     }
   }
 
-  onAppend(event: Json): Effect.Effect<void, never, Scope.Scope> {
+  onAppend(event: Json): Effect.Effect<void> {
     if (typeof event.audio !== "string") {
       this.sendError("invalid_request_error", "invalid_value", "input_audio_buffer.append needs base64 audio.", event.event_id, "audio")
       return Effect.void
@@ -391,7 +390,7 @@ class Connection {
   onVadEvent(
     ev: Vad.VadEvent,
     config: { createResponse: boolean; interruptResponse: boolean }
-  ): Effect.Effect<void, never, Scope.Scope> {
+  ): Effect.Effect<void> {
     if (ev._tag === "SpeechStarted") {
       const itemId = this.ctx.nextId("item")
       this.speech = { itemId, startSample: Audio.msToSamples(ev.audioStartMs) }
@@ -476,7 +475,7 @@ class Connection {
     }
   }
 
-  onItemCreate(event: Json): Effect.Effect<void, never, Scope.Scope> {
+  onItemCreate(event: Json): Effect.Effect<void> {
     const item = event.item
     if (!isObject(item)) {
       this.sendError("invalid_request_error", "invalid_value", "conversation.item.create needs an item.", event.event_id, "item")
@@ -552,7 +551,7 @@ class Connection {
 
   // ---------------------------------------------------------------- responses
 
-  onResponseCreate(event: Json): Effect.Effect<void, never, Scope.Scope> {
+  onResponseCreate(event: Json): Effect.Effect<void> {
     if (this.active !== undefined) {
       this.sendError(
         "invalid_request_error",
@@ -636,7 +635,7 @@ class Connection {
     return undefined
   }
 
-  startResponse(req: ResponseRequest): Effect.Effect<void, never, Scope.Scope> {
+  startResponse(req: ResponseRequest): Effect.Effect<void> {
     const faults = this.ctx.faults
     if (faults.errorEvent !== undefined && faults.errorEvent.when === "response") {
       this.faultError()
