@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
@@ -76,6 +77,213 @@ const buildEncoders = <A>(members: ReadonlyArray<Schema.Schema<A, unknown>>): Re
   }
   return map
 }
+
+// ---------------------------------------------------------------------------------------------
+// compiled fast path
+// ---------------------------------------------------------------------------------------------
+
+/** What a compiled decoder returns when the input does not pass. */
+const FAIL: unique symbol = Symbol.for("@realtime-fx/core/protocol/FAIL")
+type Compiled = (input: unknown) => unknown
+
+const NO_OPTIONS = {}
+
+/** The first required literal property of a union member (Effect dispatches on those first). */
+const literalKey = (ast: AST.AST): { readonly name: string; readonly literal: AST.LiteralValue } | undefined => {
+  switch (ast._tag) {
+    case "TypeLiteral": {
+      for (const ps of ast.propertySignatures) {
+        const encoded = AST.encodedAST(ps.type)
+        if (!ps.isOptional && typeof ps.name === "string" && AST.isLiteral(encoded)) {
+          return { name: ps.name, literal: encoded.literal }
+        }
+      }
+      return undefined
+    }
+    case "Refinement":
+      return literalKey(ast.from)
+    default:
+      return undefined
+  }
+}
+
+/**
+ * A union: members keyed by a literal property are looked up by the input's value of that property
+ * (in member order), then the other members are tried in order, as the Schema parser does.
+ */
+const compileUnion = (ast: AST.Union): Compiled | undefined => {
+  const keyed = new Map<string, Map<unknown, Array<Compiled>>>()
+  const others: Array<Compiled> = []
+  for (const member of ast.types) {
+    const c = compile(member)
+    if (c === undefined) return undefined
+    const key = literalKey(member)
+    if (key === undefined) {
+      others.push(c)
+      continue
+    }
+    let buckets = keyed.get(key.name)
+    if (buckets === undefined) keyed.set(key.name, (buckets = new Map()))
+    const bucket = buckets.get(key.literal)
+    if (bucket === undefined) buckets.set(key.literal, [c])
+    else bucket.push(c)
+  }
+  const keys = [...keyed.entries()]
+  return (v) => {
+    if (keys.length > 0 && typeof v === "object" && v !== null) {
+      const record = v as Readonly<Record<string, unknown>>
+      for (const [name, buckets] of keys) {
+        if (!Object.prototype.hasOwnProperty.call(record, name)) continue
+        const bucket = buckets.get(record[name])
+        if (bucket === undefined) continue
+        for (const c of bucket) {
+          const out = c(v)
+          if (out !== FAIL) return out
+        }
+      }
+    }
+    for (const c of others) {
+      const out = c(v)
+      if (out !== FAIL) return out
+    }
+    return FAIL
+  }
+}
+
+/**
+ * Compiles a decoder equivalent to the Schema parser (default options: excess keys dropped) for
+ * the AST shapes the protocol uses: literals, keywords, unknown, unions, structs with records,
+ * arrays, filters and literal-to-literal transformations (the beta `type` twins). It skips the
+ * parser's per-field `Either` allocations and returns `FAIL` instead of an issue: the caller then
+ * runs the Schema decoder for the error. `undefined` means "not compilable" (no fast path).
+ */
+const compile = (ast: AST.AST): Compiled | undefined => {
+  switch (ast._tag) {
+    case "Literal": {
+      const literal = ast.literal
+      return (v) => (v === literal ? v : FAIL)
+    }
+    case "StringKeyword":
+      return (v) => (typeof v === "string" ? v : FAIL)
+    case "NumberKeyword":
+      return (v) => (typeof v === "number" ? v : FAIL)
+    case "BooleanKeyword":
+      return (v) => (typeof v === "boolean" ? v : FAIL)
+    case "UndefinedKeyword":
+      return (v) => (v === undefined ? v : FAIL)
+    case "UnknownKeyword":
+    case "AnyKeyword":
+      return (v) => v
+    case "Union":
+      return compileUnion(ast)
+    case "TupleType": {
+      if (ast.elements.length !== 0 || ast.rest.length !== 1) return undefined
+      const item = compile(ast.rest[0]!.type)
+      if (item === undefined) return undefined
+      return (v) => {
+        if (!Array.isArray(v)) return FAIL
+        const out = new Array<unknown>(v.length)
+        for (let i = 0; i < v.length; i++) {
+          const x = item(v[i])
+          if (x === FAIL) return FAIL
+          out[i] = x
+        }
+        return out
+      }
+    }
+    case "Refinement": {
+      const from = compile(ast.from)
+      if (from === undefined) return undefined
+      const refinement = ast
+      return (v) => {
+        const out = from(v)
+        if (out === FAIL) return FAIL
+        return Option.isNone(refinement.filter(out, NO_OPTIONS, refinement)) ? out : FAIL
+      }
+    }
+    case "Transformation": {
+      if (!AST.isLiteral(ast.from) || !AST.isLiteral(ast.to)) return undefined
+      const wire = ast.from.literal
+      const decoded = ast.to.literal
+      return (v) => (v === wire ? decoded : FAIL)
+    }
+    case "TypeLiteral":
+      return compileStruct(ast)
+    default:
+      return undefined
+  }
+}
+
+const compileStruct = (ast: AST.TypeLiteral): Compiled | undefined => {
+  const names: Array<string> = []
+  const optional: Array<boolean> = []
+  const fields: Array<Compiled> = []
+  for (const ps of ast.propertySignatures) {
+    if (typeof ps.name !== "string") return undefined
+    const c = compile(ps.type)
+    if (c === undefined) return undefined
+    names.push(ps.name)
+    optional.push(ps.isOptional)
+    fields.push(c)
+  }
+  const indexes: Array<{ readonly key: Compiled; readonly value: Compiled }> = []
+  for (const is of ast.indexSignatures) {
+    const parameter: AST.AST = is.parameter
+    const keyBase = AST.isRefinement(parameter) ? parameter.from : parameter
+    if (!AST.isStringKeyword(keyBase)) return undefined
+    const key = compile(parameter)
+    const value = compile(is.type)
+    if (key === undefined || value === undefined) return undefined
+    indexes.push({ key, value })
+  }
+  const expected = new Set(names)
+  const n = names.length
+  return (input) => {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) return FAIL
+    const record = input as Readonly<Record<string, unknown>>
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++) {
+      const name = names[i]!
+      if (optional[i] && !Object.prototype.hasOwnProperty.call(record, name)) continue
+      const value = fields[i]!(record[name])
+      if (value === FAIL) return FAIL
+      out[name] = value
+    }
+    for (const index of indexes) {
+      for (const k of Object.keys(record)) {
+        if (index.key(k) === FAIL) continue
+        const value = index.value(record[k])
+        if (value === FAIL) return FAIL
+        if (!expected.has(k)) out[k] = value
+      }
+    }
+    return out
+  }
+}
+
+type FastDecoder<A> = (input: unknown) => A | typeof FAIL
+
+const buildFastDecoders = <A>(members: ReadonlyArray<Schema.Schema<A, unknown>>): ReadonlyMap<string, FastDecoder<A>> => {
+  const map = new Map<string, FastDecoder<A>>()
+  for (const member of members) {
+    const fast = compile(member.ast)
+    if (fast !== undefined) map.set(wireType(member as Schema.Schema.AnyNoContext), fast as FastDecoder<A>)
+  }
+  return map
+}
+
+const serverFastDecoders = buildFastDecoders<ServerEvent>(
+  serverEventMembers as unknown as ReadonlyArray<Schema.Schema<ServerEvent, unknown>>
+)
+
+/**
+ * The wire types whose decoding uses the compiled fast path (exposed for tests, which check
+ * that it agrees with the Schema decoder).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fastPathServerEventTypes: ReadonlySet<string> = new Set(serverFastDecoders.keys())
 
 const serverDecoders = buildDecoders<ServerEvent>(
   serverEventMembers as unknown as ReadonlyArray<Schema.Schema<ServerEvent, unknown>>
@@ -181,6 +389,11 @@ const typeOf = (json: unknown): Either.Either<string, ProtocolError> => {
 export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
   const type = typeOf(json)
   if (Either.isLeft(type)) return Either.left(type.left)
+  const fast = serverFastDecoders.get(type.right)
+  if (fast !== undefined) {
+    const out = fast(json)
+    if (out !== FAIL) return Either.right(out)
+  }
   const decoder = serverDecoders.get(type.right)
   if (decoder === undefined) {
     return Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type: type.right, raw: json })
@@ -188,6 +401,24 @@ export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedSe
   const result = decoder(json)
   // a Right carries no error: reuse it rather than allocate another
   return Either.isRight(result) ? (result as unknown as Either.Either<never, never>) : Either.left(issueError(type.right, result.left))
+}
+
+/**
+ * The reference decoder: like `decodeServerEventUnknown` but through the Schema parser only (no
+ * compiled fast path). Slower; tests use it to check that the fast path agrees with Schema.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeServerEventUnknownWithSchema = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
+  const type = typeOf(json)
+  if (Either.isLeft(type)) return Either.left(type.left)
+  const decoder = serverDecoders.get(type.right)
+  if (decoder === undefined) {
+    return Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type: type.right, raw: json })
+  }
+  const result = decoder(json)
+  return Either.isRight(result) ? Either.right(result.right) : Either.left(issueError(type.right, result.left))
 }
 
 /**

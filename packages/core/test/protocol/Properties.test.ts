@@ -5,6 +5,7 @@ import * as Either from "effect/Either"
 import * as EffectFc from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import * as fc from "fast-check"
+import * as fs from "node:fs"
 import { ProtocolError } from "../../src/Errors.js"
 import * as Protocol from "../../src/Protocol.js"
 
@@ -102,5 +103,56 @@ describe("properties: random input never throws", () => {
 
   it("decodeClientEvent on random JSON text", () => {
     fc.assert(fc.property(fc.json(), (text) => check(Protocol.decodeClientEvent(text))), { numRuns: 300 })
+  })
+})
+
+describe("properties: the compiled fast path agrees with the Schema decoder", () => {
+  const same = (value: unknown) => {
+    const fast = Protocol.decodeServerEventUnknown(value)
+    const reference = Protocol.decodeServerEventUnknownWithSchema(value)
+    assert.strictEqual(fast._tag, reference._tag)
+    if (Either.isRight(fast) && Either.isRight(reference)) assert.deepStrictEqual(fast.right, reference.right)
+    if (Either.isLeft(fast) && Either.isLeft(reference)) assert.strictEqual(fast.left.message, reference.left.message)
+  }
+
+  it("every server member has a fast path", () => {
+    assert.deepStrictEqual([...Protocol.fastPathServerEventTypes].sort(), [...Protocol.serverEventTypes].sort())
+  })
+
+  it("on valid events (encoded arbitraries, GA and beta wire names)", () => {
+    for (const member of Protocol.serverEventMembers) {
+      const schema = member as Schema.Schema<unknown, unknown>
+      const encode = Schema.encodeSync(schema)
+      EffectFc.assert(EffectFc.property(Arbitrary.make(schema), (a) => same(encode(a))), { numRuns: 30 })
+    }
+  })
+
+  it("on the published examples, including mistakes and stubs", () => {
+    const url = new URL("../../../../../shared/conformance/openai_examples.jsonl", import.meta.url)
+    for (const line of fs.readFileSync(url, "utf8").split("\n").filter((l) => l.trim() !== "")) {
+      same(JSON.parse(line).event)
+    }
+  })
+
+  it("on random objects carrying a known type", () => {
+    const types = [...Protocol.serverEventTypes]
+    const value = fc.constantFrom(...types).chain((type) =>
+      fc.oneof(
+        fc.dictionary(fc.string(), fc.anything()).map((rest) => ({ ...rest, type })),
+        fc.record({
+          type: fc.constant(type),
+          event_id: fc.oneof(fc.string(), fc.integer()),
+          item_id: fc.oneof(fc.string(), fc.constant(null)),
+          response_id: fc.string(),
+          output_index: fc.oneof(fc.integer(), fc.string()),
+          content_index: fc.integer(),
+          delta: fc.oneof(fc.string(), fc.integer()),
+          item: fc.anything(),
+          response: fc.oneof(fc.record({ id: fc.string(), output: fc.array(fc.anything()) }), fc.anything()),
+          session: fc.oneof(fc.record({ voice: fc.string(), turn_detection: fc.constant(null) }), fc.anything())
+        }, { requiredKeys: ["type"] })
+      )
+    )
+    fc.assert(fc.property(value, same), { numRuns: 1000 })
   })
 })
