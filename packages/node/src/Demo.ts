@@ -111,6 +111,8 @@ export interface RunOptions {
   readonly voice?: string | undefined
   readonly instructions?: string | undefined
   readonly model?: string | undefined
+  /** Live mode: another endpoint than `wss://api.x.ai/v1/realtime` (a gateway, or a separately run fake server). */
+  readonly baseUrl?: string | undefined
   /** The bound of the whole run (default 60 seconds). */
   readonly timeout?: Duration.DurationInput | undefined
   /** Silence appended after the input so that server VAD ends the turn (default 1000 ms). */
@@ -168,7 +170,7 @@ const modelLayer = (options: RunOptions, fakeUrl: string | undefined) => {
   }
   return fakeUrl !== undefined
     ? Xai.layer({ ...common, baseUrl: fakeUrl, apiKey: Redacted.make(FAKE_KEY) })
-    : Xai.layerConfig(common)
+    : Xai.layerConfig({ ...common, baseUrl: options.baseUrl })
 }
 
 /** The conversation itself: session, progress lines, input audio, until the turn is over. */
@@ -345,7 +347,9 @@ export const run = (options: RunOptions, output: Output): Effect.Effect<Report, 
         fakeUrl = fake.url
         yield* output.line(`server  embedded fake xAI server at ${fake.url} (it hears ${JSON.stringify(fakeTranscript)})`)
       } else {
-        yield* output.line(`server  xAI realtime API (${Xai.defaultBaseUrl}), model ${options.model ?? Xai.defaultModel}`)
+        yield* output.line(
+          `server  xAI realtime API at ${options.baseUrl ?? Xai.defaultBaseUrl}, model ${options.model ?? Xai.defaultModel}`
+        )
       }
       yield* output.line(`pacing  ${pacing === "fast" ? "fast (input sent at once)" : "real time (10 ms frames)"}`)
       const layer = Layer.mergeAll(modelLayer(options, fakeUrl), NodeTransport.layer, Resampler.layer)
@@ -433,6 +437,10 @@ export const command = (output: Output) =>
       voice: Options.text("voice").pipe(Options.withDescription("xAI voice (e.g. ara, eve, leo, rex, sal)"), Options.optional),
       instructions: Options.text("instructions").pipe(Options.withDescription("system instructions"), Options.optional),
       model: Options.text("model").pipe(Options.withDescription(`xAI model (default ${Xai.defaultModel})`), Options.optional),
+      baseUrl: Options.text("base-url").pipe(
+        Options.withDescription(`live endpoint (default ${Xai.defaultBaseUrl})`),
+        Options.optional
+      ),
       fast: Options.boolean("fast", { negationNames: ["realtime"] }).pipe(
         Options.withDescription("send the input as fast as possible (default --realtime: paced in 10 ms frames)")
       ),
@@ -449,6 +457,9 @@ export const command = (output: Output) =>
       Effect.gen(function*() {
         const key = yield* Effect.orElseSucceed(Config.option(Config.nonEmptyString("XAI_API_KEY")), () => Option.none())
         const server = yield* chooseServer({ live: args.live, fake: args.fake, hasKey: Option.isSome(key) })
+        if (server === "fake" && Option.isSome(args.baseUrl)) {
+          return yield* new DemoError({ message: "--base-url applies to live runs: add --live (and set XAI_API_KEY)" })
+        }
         if (args.timeout <= 0) return yield* new DemoError({ message: "--timeout must be a positive number of seconds" })
         yield* run(
           {
@@ -459,6 +470,7 @@ export const command = (output: Output) =>
             voice: Option.getOrUndefined(args.voice),
             instructions: Option.getOrUndefined(args.instructions),
             model: Option.getOrUndefined(args.model),
+            baseUrl: Option.getOrUndefined(args.baseUrl),
             timeout: Duration.seconds(args.timeout)
           },
           output
