@@ -34,4 +34,4 @@ export * as Transport from "./Transport.js"
 export * as Xai from "./Xai.js"
 
 /** @since 0.1.0 */
-export { decodeServerEvent, encodeClientEvent, isUnknownServerEvent } from "./Protocol.js"
+export { decodeServerEvent, decodeServerEventUnknown, encodeClientEvent, isUnknownServerEvent } from "./Protocol.js"

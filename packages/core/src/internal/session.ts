@@ -565,6 +565,7 @@ export const make = (
           case "response.done":
             return yield* onResponseDone(event)
           case "conversation.item.added":
+          case "conversation.item.created": // beta name; xAI replays resumed history with it
             return yield* onItemAdded(event.previous_item_id, event.item)
           case "conversation.item.deleted":
             return yield* onItemDeleted(event.item_id ?? "")
