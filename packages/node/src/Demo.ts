@@ -238,7 +238,7 @@ const converse = (
         let text = ""
         let audioMs = 0
         const showLive = Effect.suspend(() =>
-          output.live(`assistant: ${text}${audioMs > 0 ? `  [${Math.round(audioMs)} ms audio]` : ""}`)
+          output.live(`assistant${audioMs > 0 ? ` [${Math.round(audioMs)} ms audio]` : ""}: ${text}`)
         )
         const texts = Stream.runForEach(message.text, (delta) =>
           Effect.suspend(() => {

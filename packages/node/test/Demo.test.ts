@@ -239,10 +239,12 @@ describe("demo internals", () => {
     const out = DemoOutput.terminal({ write: (t) => tty.push(t), isTTY: true, columns: 30 }, { write: (t) => tty.push(t) })
     Effect.runSync(out.live("assistant: a very long transcript that does not fit"))
     Effect.runSync(out.line("done"))
-    assert.isTrue(tty[0]!.startsWith("\r\x1b[2K…"), "cleared, then the tail of the text")
+    assert.isTrue(tty[0]!.startsWith("\r\x1b[2Kassistant: …"), "cleared, then the label and the tail of the text")
     assert.isTrue(tty[0]!.endsWith("does not fit"))
     assert.strictEqual(tty[0]!.length - "\r\x1b[2K".length, 29, "fits the terminal width")
     assert.deepStrictEqual(tty.slice(1), ["\r\x1b[2K", "done\n"])
+    assert.strictEqual(DemoOutput.fit("short: text", 30), "short: text")
+    assert.strictEqual(DemoOutput.fit("x".repeat(40), 10), `…${"x".repeat(9)}`)
     const piped: Array<string> = []
     const plain = DemoOutput.terminal({ write: (t) => piped.push(t) }, { write: (t) => piped.push(t) })
     Effect.runSync(plain.live("partial"))

@@ -22,10 +22,16 @@ export interface Writable {
 
 const CLEAR_LINE = "\r\x1b[2K"
 
-/** Keeps the end of `text` within `width` characters (a live line must not wrap). */
-export const tail = (text: string, width: number): string => {
+/**
+ * Fits `text` in `width` characters on one line (a live line must not wrap): keeps its label (up
+ * to the first ": ") and the end of the rest, eliding the middle.
+ */
+export const fit = (text: string, width: number): string => {
   const flat = text.replace(/\s+/g, " ")
-  return flat.length <= width ? flat : `…${flat.slice(flat.length - width + 1)}`
+  if (flat.length <= width) return flat
+  const colon = flat.indexOf(": ")
+  const head = colon >= 0 && colon + 2 <= width / 2 ? flat.slice(0, colon + 2) : ""
+  return `${head}…${flat.slice(flat.length - (width - head.length - 1))}`
 }
 
 /**
@@ -50,7 +56,7 @@ export const terminal = (stdout: Writable, stderr: Writable): Output => {
     live: (text) =>
       tty
         ? Effect.sync(() => {
-          stdout.write(CLEAR_LINE + tail(text, Math.max(20, (stdout.columns ?? 100) - 1)))
+          stdout.write(CLEAR_LINE + fit(text, Math.max(20, (stdout.columns !== undefined && stdout.columns > 0 ? stdout.columns : 100) - 1)))
           liveShown = true
         })
         : Effect.void,
