@@ -475,4 +475,58 @@ describe("RealtimeSession", () => {
       assert.strictEqual(types.filter((t) => t === "input_audio_buffer.commit").length, 1)
       assert.strictEqual(types.filter((t) => t === "input_audio_buffer.clear").length, 1)
     }).pipe(Effect.provide(layer())))
+
+  it.scoped("pushVideo sends a user image item; say sends an xAI force_message without response.create", () =>
+    Effect.gen(function*() {
+      const { session, server } = yield* open()
+      yield* session.pushVideo({ imageUrl: "data:image/png;base64,AAAA" })
+      const image = yield* server.nextClientEventOfType("conversation.item.create")
+      assert.deepStrictEqual(image.event["item"], {
+        type: "message",
+        role: "user",
+        content: [{ type: "input_image", image_url: "data:image/png;base64,AAAA" }]
+      })
+      yield* session.say("Welcome back!")
+      const say = yield* server.nextClientEventOfType("conversation.item.create")
+      assert.deepStrictEqual(say.event["item"], {
+        type: "force_message",
+        role: "assistant",
+        content: [{ type: "output_text", text: "Welcome back!" }]
+      })
+      yield* settle
+      assert.isFalse((yield* server.clientEvents).some((f) => f.type === "response.create"))
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("updateTools keeps exactly the tools that can be expressed and reports the rest", () =>
+    Effect.gen(function*() {
+      const { session, server, collected } = yield* open()
+      yield* server.nextClientEventOfType("session.update")
+      const duplicate = Tool.make("get_weather", {
+        description: "again",
+        parameters: Schema.Struct({}),
+        handler: () => Effect.void
+      })
+      const result = yield* session.updateTools([weather, duplicate, Tool.webSearch()])
+      assert.deepStrictEqual(result.tools.map((t) => t.name), ["get_weather", "web_search"])
+      assert.deepStrictEqual(result.rejected.map((r) => r.name), ["get_weather"])
+      const update = yield* server.nextClientEventOfType("session.update")
+      const tools = (update.event["session"] as { tools: ReadonlyArray<{ type: string }> }).tools
+      assert.deepStrictEqual(tools.map((t) => t.type), ["function", "web_search"])
+      assert.deepStrictEqual((yield* session.tools).map((t) => t.name), ["get_weather", "web_search"])
+      assert.strictEqual(ofTag(collected, "Warning").length, 1)
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("tool outputs of an interrupted response are still recorded, without asking for a reply", () =>
+    Effect.gen(function*() {
+      const { server, generations } = yield* open()
+      const first = yield* Effect.fork(Stream.runHead(generations))
+      yield* script.responseCreated("resp_f")
+      yield* Fiber.join(first)
+      yield* script.functionCallDone("resp_f", "item_f", "call_1", "get_weather", JSON.stringify({ city: "Oslo" }))
+      yield* script.responseDone("resp_f", "cancelled")
+      const output = yield* server.nextClientEventOfType("conversation.item.create")
+      assert.deepStrictEqual(output.event["item"], { type: "function_call_output", call_id: "call_1", output: "Sunny in Oslo" })
+      yield* settle
+      assert.isFalse((yield* server.clientEvents).some((f) => f.type === "response.create"))
+    }).pipe(Effect.provide(layer({ tools: [weather] }))))
 })
