@@ -117,6 +117,8 @@ export interface RunOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Silence appended after the input so that server VAD ends the turn (default 1000 ms). */
   readonly silenceMs?: number | undefined
+  /** How long to wait, once all input is sent, for speech to be detected before failing (default 5 s). */
+  readonly noSpeechTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -300,8 +302,17 @@ const converse = (
     })
 
     const fatal = (error: unknown) => new DemoError({ message: Format.describeError(error) })
+    // Once everything is sent, a server that heard no speech will never answer: say so early.
+    const noSpeech = Effect.sleep(options.noSpeechTimeout ?? Duration.seconds(5)).pipe(
+      Effect.zipRight(Ref.get(state)),
+      Effect.flatMap((s) =>
+        s.speechSeen
+          ? Effect.never
+          : Effect.fail(new DemoError({ message: "no speech was detected in the input audio (is it silent?)" }))
+      )
+    )
     yield* Effect.raceFirst(
-      Effect.zipRight(Effect.mapError(feed, fatal), Deferred.await(done)),
+      Effect.zipRight(Effect.mapError(feed, fatal), Effect.raceFirst(Deferred.await(done), noSpeech)),
       Effect.mapError(session.awaitClosed, fatal)
     )
   })

@@ -40,7 +40,7 @@ const withKey = (key: string) => Effect.withConfigProvider(ConfigProvider.fromMa
 const hasLine = (lines: ReadonlyArray<string>, pattern: RegExp) => lines.some((line) => pattern.test(line))
 
 describe("Demo CLI", () => {
-  it.scoped("a fast run against the embedded fake server talks, calls the tool and writes a 24 kHz mono reply", () =>
+  it.scopedLive("a fast run against the embedded fake server talks, calls the tool and writes a 24 kHz mono reply", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const out = Path.join(dir, "nested", "reply.wav")
@@ -81,7 +81,7 @@ describe("Demo CLI", () => {
       assert.isTrue(reply.data.some((sample) => sample !== 0), "the reply is not silence")
     }))
 
-  it.scoped("run reports the transcript, the tool call and one metrics row per response", () =>
+  it.scopedLive("run reports the transcript, the tool call and one metrics row per response", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const { output } = capture()
@@ -98,7 +98,7 @@ describe("Demo CLI", () => {
       assert.strictEqual(Math.round((reply.data.length * 1000) / 24000), Math.round(report.replyAudioMs))
     }))
 
-  it.scoped("a missing input file fails with one clear line and no stack trace", () =>
+  it.scopedLive("a missing input file fails with one clear line and no stack trace", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const missing = Path.join(dir, "does-not-exist.wav")
@@ -111,7 +111,7 @@ describe("Demo CLI", () => {
       assert.isFalse(Fs.existsSync(Path.join(dir, "o.wav")))
     }))
 
-  it.scoped("a file that is not a WAV fails with a clear message", () =>
+  it.scopedLive("a file that is not a WAV fails with a clear message", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const bad = Path.join(dir, "bad.wav")
@@ -122,7 +122,31 @@ describe("Demo CLI", () => {
       assert.match(error.message, /^cannot read the input WAV: .*bad\.wav is not a WAV file/)
     }))
 
-  it.scoped("a rejected API key (live mode, loopback server) fails with an authentication message", () =>
+  it.scopedLive("a silent input fails soon with a no-speech message instead of waiting for the timeout", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const silent = Path.join(dir, "silent.wav")
+      yield* Wav.write(silent, { data: new Int16Array(16000), sampleRate: 16000, channels: 1 })
+      const { output, lines } = capture()
+      const error = yield* Effect.flip(
+        Demo.run({ input: silent, pacing: "fast", out: Path.join(dir, "o.wav"), noSpeechTimeout: "300 millis" }, output)
+      )
+      assert.strictEqual(error.message, "no speech was detected in the input audio (is it silent?)")
+      assert.isFalse(hasLine(lines, /speech started/))
+    }))
+
+  it.scopedLive("the --timeout bound ends a run that cannot finish in time, saying what it waited for", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { output } = capture()
+      const error = yield* Effect.flip(
+        Demo.run({ pacing: "realtime", out: Path.join(dir, "o.wav"), timeout: "300 millis" }, output)
+      )
+      assert.strictEqual(error.message, "timed out after 300ms: the input audio was still being sent")
+      assert.isFalse(Fs.existsSync(Path.join(dir, "o.wav")))
+    }))
+
+  it.scopedLive("a rejected API key (live mode, loopback server) fails with an authentication message", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const server = yield* FakeServer.make({ pacing: "fast", requireAuth: "the-right-key" })
@@ -138,7 +162,7 @@ describe("Demo CLI", () => {
       assert.isTrue(hasLine(lines, new RegExp(`xAI realtime API at ${server.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`)))
     }))
 
-  it.effect("--live needs a key; --live and --fake exclude each other; --base-url needs --live", () =>
+  it.live("--live needs a key; --live and --fake exclude each other; --base-url needs --live", () =>
     Effect.gen(function*() {
       const runWith = (args: ReadonlyArray<string>) => {
         const { output, errors } = capture()
