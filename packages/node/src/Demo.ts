@@ -371,18 +371,10 @@ export const run = (options: RunOptions, output: Output): Effect.Effect<Report, 
     })
 
     yield* Effect.scoped(conversation).pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () => new DemoError({ message: "" })
-      }),
-      Effect.catchIf(
-        (e) => e.message === "",
-        () =>
-          Effect.flatMap(Ref.get(state), (s) =>
-            Effect.fail(
-              new DemoError({ message: `timed out after ${Duration.format(timeout)}: ${Turn.waitingFor(s)}` })
-            ))
-      )
+      Effect.timeout(timeout),
+      Effect.catchTag("TimeoutException", () =>
+        Effect.flatMap(Ref.get(state), (s) =>
+          Effect.fail(new DemoError({ message: `timed out after ${Duration.format(timeout)}: ${Turn.waitingFor(s)}` }))))
     )
 
     if (collected.metrics.length > 0) {
