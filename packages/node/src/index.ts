@@ -8,3 +8,5 @@
 export * as NodeTransport from "./NodeTransport.js"
 /** @since 0.1.0 */
 export * as Wav from "./Wav.js"
+/** @since 0.1.0 */
+export * as Demo from "./Demo.js"
