@@ -537,6 +537,8 @@ export const make = (
         switch (event.type) {
           case "input_audio_buffer.speech_started": {
             if (heldTranscript !== undefined && heldTranscript.itemId !== event.item_id) yield* flushTranscript
+            // xAI drops a response the user talks over before it spoke, with no response.done.
+            if (isXai && current !== undefined && !current.spoken) yield* discard(current)
             return yield* emit({ _tag: "SpeechStarted", itemId: event.item_id, audioStartMs: event.audio_start_ms })
           }
           case "input_audio_buffer.speech_stopped": {

@@ -529,4 +529,18 @@ describe("RealtimeSession", () => {
       yield* settle
       assert.isFalse((yield* server.clientEvents).some((f) => f.type === "response.create"))
     }).pipe(Effect.provide(layer({ tools: [weather] }))))
+
+  it.scoped("xAI: a response the user talks over before it spoke is discarded (it gets no response.done), so replies are not blocked", () =>
+    Effect.gen(function*() {
+      const { session, server, generations } = yield* open()
+      const first = yield* Effect.fork(Stream.runHead(generations))
+      yield* script.responseCreated("resp_dropped")
+      const dropped = Option.getOrThrow(yield* Fiber.join(first))
+      yield* script.speechStarted("u2")
+      yield* settle
+      assert.strictEqual((yield* dropped.done).status, "discarded")
+      // No response is active any more: a reply request goes out at once.
+      yield* Effect.fork(session.generateReply())
+      yield* server.nextClientEventOfType("response.create")
+    }).pipe(Effect.provide(layer())))
 })
