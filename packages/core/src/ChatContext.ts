@@ -171,6 +171,21 @@ export const appendTranscript = (ctx: ChatContext, id: string, transcript: strin
 })
 
 /**
+ * Sets the transcript of a mirrored message: its audio transcript is replaced (or added), so a
+ * re-transcription does not duplicate text.
+ *
+ * @since 0.1.0
+ * @category mirror
+ */
+export const setTranscript = (ctx: ChatContext, id: string, transcript: string): ChatContext => ({
+  items: ctx.items.map((i) =>
+    i.id === id && i.type === "message"
+      ? { ...i, content: [...i.content.filter((c) => c.type !== "audio"), { type: "audio", transcript }] }
+      : i
+  )
+})
+
+/**
  * Replaces a mirrored message's content.
  *
  * @since 0.1.0

@@ -4,6 +4,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as Metric from "effect/Metric"
@@ -51,6 +52,8 @@ const outputTokensCounter = Metric.counter("realtime_fx_output_tokens_total", { 
 // Commands: the only way other fibers reach the session state.
 // ---------------------------------------------------------------------------
 
+type Ack = Deferred.Deferred<void, ConnectionError>
+
 type Command =
   | { readonly _tag: "Inbound"; readonly event: Connection.ConnectionEvent }
   | { readonly _tag: "Fatal"; readonly error: FatalError }
@@ -65,11 +68,12 @@ type Command =
   | { readonly _tag: "ReplyAbandoned"; readonly id: string }
   | { readonly _tag: "GenerationReleased"; readonly responseId: string }
   | { readonly _tag: "Interrupt" }
-  | { readonly _tag: "Truncate"; readonly options: RS.TruncateOptions; readonly deferred: Deferred.Deferred<ReadonlyArray<Deferred.Deferred<void>>> }
+  | { readonly _tag: "ForgetAcks"; readonly acks: ReadonlyArray<Ack> }
+  | { readonly _tag: "Truncate"; readonly options: RS.TruncateOptions; readonly deferred: Deferred.Deferred<ReadonlyArray<Ack>> }
   | {
     readonly _tag: "SyncChat"
     readonly wanted: Chat.ChatContext
-    readonly deferred: Deferred.Deferred<ReadonlyArray<Deferred.Deferred<void>>>
+    readonly deferred: Deferred.Deferred<ReadonlyArray<Ack>>
   }
   | {
     readonly _tag: "ToolOutputs"
@@ -98,6 +102,7 @@ interface GenState {
   firstTokenAtMs: number | undefined
   spoken: boolean
   interrupted: boolean
+  toolsRun: boolean
 }
 
 interface PendingReply {
@@ -109,6 +114,8 @@ interface PendingReply {
 
 const DEFAULT_TIMEOUT = Duration.seconds(5)
 const OUTPUT_RATE = 24_000
+/** Bound of the bookkeeping sets and maps that only grow with the conversation. */
+const MAX_TRACKED = 1024
 
 /** @internal */
 export const make = (
@@ -135,6 +142,7 @@ export const make = (
     const generationsHub = yield* PubSub.unbounded<Gen.Generation | undefined>()
     const commands = yield* Queue.unbounded<Command>()
     const fibers = yield* FiberSet.make()
+    const replyTimers = yield* FiberMap.make<string>()
 
     const emit = (event: RS.SessionEvent) => PubSub.publish(eventsHub, event)
 
@@ -177,8 +185,12 @@ export const make = (
     const pending = new Map<string, PendingReply>() // sent, waiting for response.created
     const waiting: Array<PendingReply> = [] // not sent yet: another response is active
     const abandoned = new Set<string>() // timed out or abandoned: cancel their response on arrival
-    const createAcks = new Map<string, Array<Deferred.Deferred<void>>>()
-    const deleteAcks: Array<{ readonly id: string; readonly deferred: Deferred.Deferred<void> }> = []
+    const abandon = (id: string) => {
+      abandoned.add(id)
+      if (abandoned.size > MAX_TRACKED) abandoned.delete(abandoned.values().next().value!)
+    }
+    const createAcks = new Map<string, Array<Deferred.Deferred<void, ConnectionError>>>()
+    const deleteAcks: Array<{ readonly id: string; readonly deferred: Deferred.Deferred<void, ConnectionError> }> = []
     const audioMsByItem = new Map<string, number>()
     let remote: Chat.ChatContext = Chat.empty
     let heldTranscript: { readonly itemId: string; readonly transcript: string } | undefined
@@ -195,7 +207,7 @@ export const make = (
       if (held === undefined) return Effect.void
       heldTranscript = undefined
       return Effect.zipRight(
-        setRemote(Chat.appendTranscript(remote, held.itemId, held.transcript)),
+        setRemote(Chat.setTranscript(remote, held.itemId, held.transcript)),
         emit({ _tag: "InputTranscription", itemId: held.itemId, transcript: held.transcript, isFinal: true })
       )
     })
@@ -217,6 +229,7 @@ export const make = (
           firstTokenAtMs: undefined,
           spoken: false,
           interrupted: false,
+          toolsRun: false,
           generation: {
             responseId,
             userInitiated,
@@ -238,7 +251,8 @@ export const make = (
     /** Ends a generation: its streams end (or fail), `done` completes, it is no longer current. */
     const finish = (
       gen: GenState,
-      outcome: Exit.Exit<Gen.ResponseSummary, Gen.GenerationError>
+      outcome: Exit.Exit<Gen.ResponseSummary, Gen.GenerationError>,
+      replyAfterTools = false
     ) =>
       Effect.gen(function*() {
         const streamsExit: Exit.Exit<void, Gen.GenerationError> = Exit.isSuccess(outcome) ? Exit.void : Exit.failCause(outcome.cause)
@@ -248,6 +262,12 @@ export const make = (
         yield* gen.functionCalls.done(streamsExit)
         yield* Deferred.done(gen.done, outcome)
         if (current === gen) current = undefined
+        // Function calls always get their outputs, even when the response was cut short
+        // (otherwise the model waits for ever); only a completed response asks for a reply.
+        if (Exit.isSuccess(outcome) && gen.calls.length > 0 && !gen.toolsRun) {
+          gen.toolsRun = true
+          yield* runTools(gen, replyAfterTools)
+        }
         yield* updateIdle()
         yield* sendNextWaiting
       })
@@ -335,14 +355,17 @@ export const make = (
           pending.delete(clientEventId)
           yield* send({ type: "response.cancel", response_id: responseId })
           yield* updateIdle()
-          return
+          return yield* sendNextWaiting
         }
         if (current !== undefined) {
           // A new response while another is current: one that has not spoken is discarded (xAI).
           yield* current.spoken ? finish(current, Exit.succeed(summary(current, "cancelled"))) : discard(current)
         }
         const reply = clientEventId === undefined ? undefined : pending.get(clientEventId)
-        if (reply !== undefined) pending.delete(reply.id)
+        if (reply !== undefined) {
+          pending.delete(reply.id)
+          yield* FiberMap.remove(replyTimers, reply.id)
+        }
         const gen = yield* newGeneration(responseId, reply?.userInitiated ?? false)
         current = gen
         yield* updateIdle()
@@ -385,7 +408,9 @@ export const make = (
         yield* firstToken(gen)
         const msg = yield* messageOf(gen, event.item_id)
         const frame = AudioFrame.fromBase64(event.delta, OUTPUT_RATE, 1)
-        audioMsByItem.set(event.item_id, (audioMsByItem.get(event.item_id) ?? 0) + (frame.data.length * 1000) / OUTPUT_RATE)
+        const before = audioMsByItem.get(event.item_id)
+        if (before === undefined && audioMsByItem.size >= MAX_TRACKED) audioMsByItem.delete(audioMsByItem.keys().next().value!)
+        audioMsByItem.set(event.item_id, (before ?? 0) + (frame.data.length * 1000) / OUTPUT_RATE)
         yield* Deferred.succeed(msg.modalities, ["audio", "text"])
         msg.audio.unsafeOffer(frame)
       })
@@ -466,8 +491,7 @@ export const make = (
         yield* Metric.incrementBy(outputTokensCounter, metrics.outputTokens)
         if (metrics.ttftMs >= 0) yield* Metric.update(ttftHistogram, metrics.ttftMs)
         const interrupted = gen.interrupted || status === "cancelled"
-        yield* finish(gen, Exit.succeed(summary(gen, status, metrics)))
-        if (gen.calls.length > 0) yield* runTools(gen, !interrupted)
+        yield* finish(gen, Exit.succeed(summary(gen, status, metrics)), !interrupted)
       })
 
     /** Runs the model's function calls in a fiber, then hands the outputs back to the dispatcher. */
@@ -587,6 +611,8 @@ export const make = (
             const detail = event.error
             const message = detail.message ?? "server error"
             if (message.startsWith("Cancellation failed")) return yield* Effect.logDebug(message)
+            // Fatal codes end the session: the connection reports them once, as non-recoverable.
+            if (detail.code != null && Connection.fatalErrorCodes.has(detail.code)) return
             return yield* emit({
               _tag: "Error",
               error: new ServerError({
@@ -612,14 +638,25 @@ export const make = (
         const reason = error ?? new ConnectionError({ message: "the connection was recycled", retryable: true })
         const lost = new ConnectionError({ message: `connection lost: ${reason.message}`, retryable: true })
         // The old connection's response is gone: pending replies fail, the current generation fails.
-        for (const reply of pending.values()) yield* failReply(reply, lost)
+        for (const reply of pending.values()) {
+          // Its response.create may still be re-sent from the Outbox: if it plays, cancel it.
+          abandon(reply.id)
+          yield* FiberMap.remove(replyTimers, reply.id)
+          yield* failReply(reply, lost)
+        }
         pending.clear()
+        // Acknowledgements from the old connection will never come.
+        for (const acks of createAcks.values()) for (const d of acks) yield* Deferred.fail(d, lost)
+        for (const { deferred } of deleteAcks) yield* Deferred.fail(deferred, lost)
+        createAcks.clear()
+        deleteAcks.length = 0
         if (current !== undefined) {
           yield* finish(current, Exit.fail(lost))
         }
         yield* flushTranscript
         yield* updateIdle()
         yield* emit({ _tag: "Disconnected", error })
+        yield* sendNextWaiting
       })
 
     const onInbound = (event: Connection.ConnectionEvent) => {
@@ -654,12 +691,12 @@ export const make = (
           userInitiated: cmd.userInitiated,
           deferred: cmd.deferred
         }
-        if (cmd.deferred !== undefined) {
-          yield* FiberSet.run(
-            fibers,
-            Effect.sleep(replyTimeout).pipe(Effect.zipRight(Queue.offer(commands, { _tag: "ReplyTimeout", id: cmd.id })))
-          )
-        }
+        // Every reply, the session's own included, is bounded: one that never comes must not block the rest.
+        yield* FiberMap.run(
+          replyTimers,
+          cmd.id,
+          Effect.sleep(replyTimeout).pipe(Effect.zipRight(Queue.offer(commands, { _tag: "ReplyTimeout", id: cmd.id })))
+        )
         if (responseActive()) {
           waiting.push(reply)
           return yield* updateIdle()
@@ -678,8 +715,11 @@ export const make = (
         const sent = pending.get(id)
         if (sent === undefined) return
         // Sent but not matched yet: if its response arrives later it is cancelled.
-        abandoned.add(id)
+        pending.delete(id)
+        abandon(id)
         if (error !== undefined) yield* failReply(sent, error)
+        yield* updateIdle()
+        yield* sendNextWaiting
       })
 
     const onInterrupt = Effect.gen(function*() {
@@ -692,11 +732,14 @@ export const make = (
 
     const onTruncate = (options: RS.TruncateOptions) =>
       Effect.gen(function*() {
-        if (options.modalities.includes("audio")) {
-          const received = audioMsByItem.get(options.messageId) ?? 0
-          const end = Math.floor(Math.min(Math.max(0, options.audioEndMs), received))
+        const received = audioMsByItem.get(options.messageId)
+        // An item with no audio on this connection (restored as text after a reconnect) keeps its
+        // text: rewrite it with the transcript heard instead of deleting it.
+        const hasAudio = options.modalities.includes("audio") && (received !== undefined || options.transcript === undefined)
+        if (hasAudio) {
+          const end = Math.floor(Math.min(Math.max(0, options.audioEndMs), received ?? 0))
           if (end <= 0) {
-            const ack = yield* Deferred.make<void>()
+            const ack = yield* Deferred.make<void, ConnectionError>()
             deleteAcks.push({ id: options.messageId, deferred: ack })
             yield* send({ type: "conversation.item.delete", item_id: options.messageId })
             return [ack]
@@ -717,15 +760,15 @@ export const make = (
     const onSyncChat = (wanted: Chat.ChatContext) =>
       Effect.gen(function*() {
         const d = Chat.diff(remote, wanted)
-        const acks: Array<Deferred.Deferred<void>> = []
+        const acks: Array<Ack> = []
         for (const id of d.toRemove) {
-          const ack = yield* Deferred.make<void>()
+          const ack = yield* Deferred.make<void, ConnectionError>()
           deleteAcks.push({ id, deferred: ack })
           acks.push(ack)
           yield* send({ type: "conversation.item.delete", item_id: id })
         }
         for (const { item, previousId } of d.toCreate) {
-          const ack = yield* Deferred.make<void>()
+          const ack = yield* Deferred.make<void, ConnectionError>()
           createAcks.set(item.id, [...(createAcks.get(item.id) ?? []), ack])
           acks.push(ack)
           yield* send({
@@ -788,6 +831,18 @@ export const make = (
         }
         case "Interrupt":
           return onInterrupt
+        case "ForgetAcks":
+          return Effect.sync(() => {
+            const forget = new Set(cmd.acks)
+            const kept = deleteAcks.filter((a) => !forget.has(a.deferred))
+            deleteAcks.length = 0
+            deleteAcks.push(...kept)
+            for (const [id, list] of createAcks) {
+              const rest = list.filter((d) => !forget.has(d))
+              if (rest.length === 0) createAcks.delete(id)
+              else createAcks.set(id, rest)
+            }
+          })
         case "Truncate":
           return onTruncate(cmd.options).pipe(Effect.flatMap((acks) => Deferred.succeed(cmd.deferred, acks)))
         case "SyncChat":
@@ -854,12 +909,14 @@ export const make = (
         return yield* orClosed(Deferred.await(deferred))
       })
 
-    const awaitAcks = (acks: ReadonlyArray<Deferred.Deferred<void>>, operation: string) =>
+    const awaitAcks = (acks: ReadonlyArray<Ack>, operation: string) =>
       orClosed(Effect.all(acks.map(Deferred.await), { discard: true })).pipe(
         Effect.timeoutFail({
           duration: ackTimeout,
           onTimeout: () => new TimeoutError({ message: `no acknowledgement within ${Duration.format(ackTimeout)}`, operation })
-        })
+        }),
+        // Expired waiters must not linger: a stale delete would take a later empty-id acknowledgement.
+        Effect.tapError(() => Queue.offer(commands, { _tag: "ForgetAcks", acks }))
       )
 
     const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | FatalError, R> =>
@@ -963,7 +1020,7 @@ export const make = (
       generateReply,
       interrupt: guarded(Queue.offer(commands, { _tag: "Interrupt" })).pipe(Effect.asVoid),
       truncate: (options) =>
-        guarded(ask<ReadonlyArray<Deferred.Deferred<void>>>((deferred) => ({ _tag: "Truncate", options, deferred })).pipe(
+        guarded(ask<ReadonlyArray<Ack>>((deferred) => ({ _tag: "Truncate", options, deferred })).pipe(
           Effect.flatMap((acks) => awaitAcks(acks, "truncate"))
         )),
       say: (text) =>
@@ -973,7 +1030,7 @@ export const make = (
         })),
       updateInstructions: (instructions) => updateOptions({ instructions }),
       updateChatContext: (ctx) =>
-        guarded(ask<ReadonlyArray<Deferred.Deferred<void>>>((deferred) => ({ _tag: "SyncChat", wanted: ctx, deferred })).pipe(
+        guarded(ask<ReadonlyArray<Ack>>((deferred) => ({ _tag: "SyncChat", wanted: ctx, deferred })).pipe(
           Effect.flatMap((acks) => awaitAcks(acks, "updateChatContext"))
         )),
       updateTools,
