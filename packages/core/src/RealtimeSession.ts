@@ -168,6 +168,8 @@ export interface SessionOptions {
   readonly replyTimeout?: Duration.DurationInput | undefined
   /** How long a chat-context change waits for each acknowledgement (default 5 s). */
   readonly ackTimeout?: Duration.DurationInput | undefined
+  /** How long a tool handler may run before its output becomes a timeout message (default 30 s). */
+  readonly toolTimeout?: Duration.DurationInput | undefined
   /** Also publish every raw server and client event on `events` (default false). */
   readonly debugEvents?: boolean | undefined
 }

@@ -126,6 +126,7 @@ export const make = (
     const scope = yield* Effect.scope
     const replyTimeout = Duration.decode(sessionOptions.replyTimeout ?? DEFAULT_TIMEOUT)
     const ackTimeout = Duration.decode(sessionOptions.ackTimeout ?? DEFAULT_TIMEOUT)
+    const toolTimeout = Duration.decode(sessionOptions.toolTimeout ?? Duration.seconds(30))
     const debug = sessionOptions.debugEvents === true
     const isXai = model.options.provider === "xai"
 
@@ -500,7 +501,16 @@ export const make = (
         const tools = yield* Ref.get(toolsRef)
         const run = Effect.forEach(
           gen.calls,
-          (call) => Tool.executeCall(tools, call).pipe(Effect.map(Option.map((output) => ({ call, output })))),
+          (call) =>
+            Tool.executeCall(tools, call).pipe(
+              // A handler that never answers must not hold back the outputs (the model would wait for ever).
+              Effect.timeoutTo({
+                duration: toolTimeout,
+                onSuccess: (output) => output,
+                onTimeout: () => Option.some(`Tool "${call.name}" did not finish within ${Duration.format(toolTimeout)}`)
+              }),
+              Effect.map(Option.map((output) => ({ call, output })))
+            ),
           { concurrency: "unbounded" }
         ).pipe(
           Effect.flatMap((results) =>

@@ -543,4 +543,28 @@ describe("RealtimeSession", () => {
       yield* Effect.fork(session.generateReply())
       yield* server.nextClientEventOfType("response.create")
     }).pipe(Effect.provide(layer())))
+
+  it.scoped("a tool handler that never finishes still produces an output after the tool timeout", () =>
+    Effect.gen(function*() {
+      const stuck = Tool.make("stuck", {
+        description: "never answers",
+        parameters: Schema.Struct({}),
+        handler: () => Effect.never
+      })
+      const { session, server } = yield* open({ toolTimeout: "10 seconds" })
+      yield* session.updateTools([weather, stuck])
+      yield* script.responseCreated("resp_s")
+      yield* script.functionCallDone("resp_s", "item_s", "call_s", "stuck", "{}")
+      yield* script.functionCallDone("resp_s", "item_w", "call_w", "get_weather", JSON.stringify({ city: "Rome" }))
+      yield* script.responseDone("resp_s")
+      yield* settle
+      assert.isFalse((yield* server.clientEvents).some((f) => f.type === "conversation.item.create"))
+      yield* TestClock.adjust("10 seconds")
+      const first = yield* server.nextClientEventOfType("conversation.item.create")
+      const second = yield* server.nextClientEventOfType("conversation.item.create")
+      assert.deepStrictEqual((first.event["item"] as { call_id: string }).call_id, "call_s")
+      assert.include((first.event["item"] as { output: string }).output, "did not finish")
+      assert.deepStrictEqual(second.event["item"], { type: "function_call_output", call_id: "call_w", output: "Sunny in Rome" })
+      yield* server.nextClientEventOfType("response.create")
+    }).pipe(Effect.provide(layer())))
 })
