@@ -247,6 +247,14 @@ export const parametersJsonSchema = (
       })
     )
   }
+  if (hasTupleItems(root) || Object.values(definitions).some(hasTupleItems)) {
+    return Either.left(
+      new ToolError({
+        toolName: name,
+        message: "tuple parameters (an `items` array) are rejected by realtime servers: use Schema.Array or a Struct"
+      })
+    )
+  }
   if (!("type" in root) || root.type !== "object") {
     return Either.left(
       new ToolError({ toolName: name, message: "parameters must describe a JSON object (use Schema.Struct)" })
@@ -255,6 +263,15 @@ export const parametersJsonSchema = (
   return Either.right(
     Object.keys(definitions).length > 0 ? { ...root, $defs: definitions } : { ...root }
   )
+}
+
+/** True when a JSON Schema (at any depth) uses the draft-07 tuple form `items: [...]`. */
+const hasTupleItems = (node: unknown): boolean => {
+  if (Array.isArray(node)) return node.some(hasTupleItems)
+  if (typeof node !== "object" || node === null) return false
+  const record = node as Record<string, unknown>
+  if (Array.isArray(record["items"])) return true
+  return Object.values(record).some(hasTupleItems)
 }
 
 /**
@@ -367,7 +384,13 @@ export const execute = (tool: FunctionTool, argumentsJson: string): Effect.Effec
     } catch {
       return Effect.succeed(clip(`Invalid arguments for tool "${tool.name}": not valid JSON`))
     }
-    const decoded = Schema.decodeUnknownEither(tool.parameters)(json, { errors: "all" })
+    let decoded: Either.Either<unknown, ParseResult.ParseError>
+    try {
+      decoded = Schema.decodeUnknownEither(tool.parameters)(json, { errors: "all" })
+    } catch (error) {
+      // A user's filter or transformation that throws must still give the model an output.
+      return Effect.succeed(clip(`Invalid arguments for tool "${tool.name}": ${describe(error)}`))
+    }
     if (Either.isLeft(decoded)) {
       return Effect.succeed(clip(`Invalid arguments for tool "${tool.name}": ${formatIssues(decoded.left)}`))
     }

@@ -331,13 +331,16 @@ const scrub = (text: string): string => {
 const shortType = (type: string): string =>
   type.length > MAX_STRING ? `${type.slice(0, MAX_STRING)}…(${type.length} chars)` : type
 
+/** The longest path a ProtocolError carries (keys come from the input and may be long). */
+const MAX_PATH = 120
+
 const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
   let out = ""
   for (const key of path) {
     if (typeof key === "number") out += `[${key}]`
-    else out += out === "" ? String(key) : `.${String(key)}`
+    else out += out === "" ? shortType(String(key)) : `.${shortType(String(key))}`
   }
-  return out
+  return out.length > MAX_PATH ? `${out.slice(0, MAX_PATH)}…` : out
 }
 
 const issueError = (eventType: string, issue: ParseResult.ParseIssue): ProtocolError => {
