@@ -23,11 +23,11 @@ const hookedTransport = (onMessage) =>
   )
 
 /** The layers a session needs: xAI against `url`, NodeTransport (optionally hooked), libsamplerate. */
-export const layer = (url, { onMessage } = {}) =>
+export const layer = (url, { onMessage, resampler = "libsamplerate" } = {}) =>
   Layer.mergeAll(
     Xai.layer({ apiKey: Redacted.make("bench"), baseUrl: url, turnDetection: null }),
     onMessage ? hookedTransport(onMessage) : NodeTransport.layer,
-    Resampler.Resampler.layer
+    resampler === "linear" ? Layer.succeed(Resampler.Resampler, Resampler.linearService) : Resampler.Resampler.layer
   )
 
 /** Opens a session and waits until it is connected (so connection setup is never timed). */
@@ -80,9 +80,10 @@ export const inbound = (url, { onAudio, onMessage } = {}) =>
 
 /**
  * W2: pushes `frames` (Int16Array, 48 kHz stereo, 10 ms) with `pushAudio`, commits, and waits for
- * the server's `input_audio_buffer.committed` (seen by the hooked transport). { ms }.
+ * the server's `input_audio_buffer.committed` (seen by the hooked transport). `resampler`:
+ * "libsamplerate" (the default `Resampler.layer`) or "linear" (`Resampler.linearService`). { ms }.
  */
-export const outbound = (url, frames) => {
+export const outbound = (url, frames, { resampler } = {}) => {
   let acked
   const ack = new Promise((resolve) => (acked = resolve))
   const onMessage = (m) => {
@@ -98,6 +99,6 @@ export const outbound = (url, frames) => {
         yield* Effect.promise(() => ack)
         return { ms: performance.now() - t0 }
       })
-    ).pipe(Effect.provide(layer(url, { onMessage })))
+    ).pipe(Effect.provide(layer(url, { onMessage, resampler })))
   )
 }
