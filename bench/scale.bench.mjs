@@ -114,7 +114,8 @@ export async function run({ smoke }) {
           fmt(100 * f.cpuShare, 1),
           `${fmt(f.cpuShare / b.cpuShare, 2)}x`,
           fmt(f.rssPerSessionKb, 0),
-          `${fmt(f.rssPerSessionKb / b.rssPerSessionKb, 2)}x`
+          // the bare clients' growth is within RSS noise at small N: no ratio then
+          b.rssPerSessionKb < 50 ? "n/a (bare ~0)" : `${fmt(f.rssPerSessionKb / b.rssPerSessionKb, 2)}x`
         ])
         if (n === 500) {
           console.log(
