@@ -3,6 +3,7 @@ import { AudioFrame, RealtimeSession, Resampler, Transport, Xai } from "@realtim
 import { NodeTransport } from "@realtime-fx/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 
@@ -15,10 +16,22 @@ const hookedTransport = (onMessage) =>
     Transport.Transport,
     Effect.map(NodeTransport.make(), (t) => ({
       open: (request) =>
-        Effect.map(t.open(request), (conn) => ({
-          ...conn,
-          messages: Stream.tap(conn.messages, (m) => Effect.sync(() => onMessage(m)))
-        }))
+        Effect.gen(function*() {
+          const conn = yield* t.open(request)
+          // Forward every frame into a second mailbox, calling the hook on the way.
+          const messages = yield* Mailbox.make()
+          yield* Effect.forkScoped(
+            Effect.gen(function*() {
+              while (true) {
+                const [chunk, done] = yield* conn.messages.takeAll
+                for (const m of chunk) onMessage(m)
+                yield* messages.offerAll(chunk)
+                if (done) return yield* messages.end
+              }
+            }).pipe(Effect.catchAll((error) => messages.fail(error)))
+          )
+          return { ...conn, messages }
+        })
     }))
   )
 

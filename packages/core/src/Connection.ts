@@ -50,6 +50,23 @@ export interface ConnectionConfig {
   readonly awaitIdle: Effect.Effect<void>
   /** Server errors that mean "this session expired": reconnect with replay at once. */
   readonly isRecycleError?: (error: { readonly type?: string | undefined; readonly code?: string | undefined }) => boolean
+  /**
+   * Where the events go. By default they fill the connection's own mailbox, read through `events`;
+   * a consumer that already owns a queue (the session) passes it here and saves a hop per frame.
+   */
+  readonly sink?: ConnectionSink | undefined
+}
+
+/**
+ * A consumer's own queue for connection events (see `ConnectionConfig.sink`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionSink {
+  readonly offerAll: (events: ReadonlyArray<ConnectionEvent>) => Effect.Effect<unknown>
+  /** The connection gave up: no event follows. */
+  readonly fail: (error: FatalError) => Effect.Effect<unknown>
 }
 
 /**
@@ -86,7 +103,10 @@ export interface Connection {
    * Fails with the fatal error once the connection has given up.
    */
   readonly send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>
-  /** Every connection event, for one consumer; fails with the fatal error that ended it. */
+  /**
+   * Every connection event, for one consumer; fails with the fatal error that ended it. Empty when
+   * the config names a `sink`.
+   */
   readonly events: Stream.Stream<ConnectionEvent, FatalError>
   /** Asks for a recycle now (close and reconnect with replay once idle). */
   readonly recycle: Effect.Effect<void>
@@ -141,6 +161,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     // An event taken from the Outbox whose write failed: sent first on the next connection.
     const unsent = yield* Ref.make<ReadonlyArray<Protocol.ClientEvent>>([])
     const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
+    const sink: ConnectionSink = config.sink ?? { offerAll: (events) => mailbox.offerAll(events), fail: (error) => mailbox.fail(error) }
     const fatal = yield* Ref.make<Option.Option<FatalError>>(Option.none())
     const attempts = yield* Ref.make(0)
     const recycleRequests = yield* Queue.sliding<void>(1)
@@ -214,26 +235,33 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     /** Reads frames until the connection ends; decodes each and hands it on. */
     const reader = (conn: TransportConnection): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
-        let outcome: Outcome | undefined
-        const result = yield* conn.messages.pipe(
-          Stream.runForEachWhile((text) => {
+        // Frames arrive in batches: decode a whole batch and hand it on in one offer, stopping
+        // after a fatal or recycling error.
+        while (true) {
+          const taken = yield* Effect.either(conn.messages.takeAll)
+          if (Either.isLeft(taken)) return { _tag: "Dropped", error: taken.left } as const
+          const [chunk, done] = taken.right
+          const events: Array<ConnectionEvent> = []
+          let outcome: Outcome | undefined
+          for (const text of chunk) {
             const decoded = Protocol.decodeServerEvent(text)
             if (Either.isLeft(decoded)) {
-              return mailbox.offer({ _tag: "Malformed", error: decoded.left }).pipe(Effect.as(true))
+              events.push({ _tag: "Malformed", error: decoded.left })
+              continue
             }
-            const event = decoded.right
-            outcome = classify(event)
-            return mailbox.offer({ _tag: "Message", event }).pipe(Effect.as(outcome === undefined))
-          }),
-          Effect.either
-        )
-        if (outcome !== undefined) return outcome
-        return Either.isLeft(result)
-          ? { _tag: "Dropped", error: result.left } as const
-          : {
-            _tag: "Dropped",
-            error: new ConnectionError({ message: "the server closed the connection", retryable: true, code: 1000 })
-          } as const
+            events.push({ _tag: "Message", event: decoded.right })
+            outcome = classify(decoded.right)
+            if (outcome !== undefined) break
+          }
+          if (events.length > 0) yield* sink.offerAll(events)
+          if (outcome !== undefined) return outcome
+          if (done) {
+            return {
+              _tag: "Dropped",
+              error: new ConnectionError({ message: "the server closed the connection", retryable: true, code: 1000 })
+            } as const
+          }
+        }
       })
 
     /** Writes the Outbox for as long as the connection lives. */
@@ -273,12 +301,12 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       Effect.gen(function*() {
         const primed = yield* Effect.either(prime(conn))
         if (Either.isLeft(primed)) return { _tag: "Dropped", error: primed.left } as const
-        yield* mailbox.offer({ _tag: "Connected", connection, reconnected: connection > 1 })
+        yield* sink.offerAll([{ _tag: "Connected", connection, reconnected: connection > 1 }])
         return yield* Effect.raceAll([reader(conn), writer(conn), recycler])
       })
 
     const giveUp = (error: FatalError) =>
-      Ref.set(fatal, Option.some(error)).pipe(Effect.zipRight(mailbox.fail(error)))
+      Ref.set(fatal, Option.some(error)).pipe(Effect.zipRight(sink.fail(error)))
 
     const supervise = Effect.gen(function*() {
       let connection = 0
@@ -291,15 +319,15 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         const outcome = yield* runOnce(conn, connection).pipe(Effect.ensuring(Scope.close(scope, Exit.void)))
         switch (outcome._tag) {
           case "Fatal":
-            yield* mailbox.offer({ _tag: "Disconnected", error: undefined })
+            yield* sink.offerAll([{ _tag: "Disconnected", error: undefined }])
             return yield* giveUp(outcome.error)
           case "Recycle":
             afterDrop = false
-            yield* mailbox.offer({ _tag: "Disconnected", error: undefined })
+            yield* sink.offerAll([{ _tag: "Disconnected", error: undefined }])
             break
           case "Dropped":
             afterDrop = true
-            yield* mailbox.offer({ _tag: "Disconnected", error: outcome.error })
+            yield* sink.offerAll([{ _tag: "Disconnected", error: outcome.error }])
             break
         }
       }

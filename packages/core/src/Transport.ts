@@ -5,9 +5,9 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Mailbox from "effect/Mailbox"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
 import type { AuthenticationError, ConnectionError } from "./Errors.js"
 
 /**
@@ -32,11 +32,13 @@ export interface TransportConnection {
   /** Writes one text frame. Fails with a retryable `ConnectionError` if the connection is gone. */
   readonly send: (text: string) => Effect.Effect<void, ConnectionError>
   /**
-   * The received text frames, for a single consumer. The stream ends when the connection ends:
-   * it succeeds after a normal close (code 1000) and fails with a `ConnectionError` carrying the
-   * close code and reason (or the network error) otherwise, including an abrupt 1006 drop.
+   * The received text frames, for a single consumer (`Mailbox.toStream` gives them as a Stream;
+   * `takeAll` reads them in batches without stream machinery, as the connection supervisor does).
+   * It ends when the connection ends: done after a normal close (code 1000), failed with a
+   * `ConnectionError` carrying the close code and reason (or the network error) otherwise,
+   * including an abrupt 1006 drop.
    */
-  readonly messages: Stream.Stream<string, ConnectionError>
+  readonly messages: Mailbox.ReadonlyMailbox<string, ConnectionError>
   /** Closes the connection from this side (normal close 1000 unless told otherwise). */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
 }

@@ -4,6 +4,7 @@ import { Transport, type TransportRequest } from "@realtime-fx/core/Transport"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -102,7 +103,7 @@ describe("NodeTransport", () => {
 
       peer.ws.send("text frame")
       peer.ws.send(Buffer.from("binary frame \u00e9", "utf8"))
-      const frames = yield* connection.messages.pipe(Stream.take(2), Stream.runCollect)
+      const frames = yield* Mailbox.toStream(connection.messages).pipe(Stream.take(2), Stream.runCollect)
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["text frame", "binary frame \u00e9"])
     })))
 
@@ -112,7 +113,7 @@ describe("NodeTransport", () => {
       const connection = yield* open(request(server.url))
       const peer = yield* Queue.take(server.connections)
       for (let i = 0; i < 100; i++) peer.ws.send(`m${i}`)
-      const frames = yield* connection.messages.pipe(Stream.take(100), Stream.runCollect)
+      const frames = yield* Mailbox.toStream(connection.messages).pipe(Stream.take(100), Stream.runCollect)
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), Array.from({ length: 100 }, (_, i) => `m${i}`))
     })))
 
@@ -188,7 +189,7 @@ describe("NodeTransport", () => {
       const connection = yield* open(request(server.url))
       const peer = yield* Queue.take(server.connections)
       peer.ws.send("before")
-      const collected = yield* connection.messages.pipe(
+      const collected = yield* Mailbox.toStream(connection.messages).pipe(
         Stream.runFoldEffect([] as Array<string>, (acc, frame) =>
           Effect.sync(() => {
             if (frame === "before") peer.ws.terminate()
@@ -218,7 +219,7 @@ describe("NodeTransport", () => {
       peer.ws.send("one")
       peer.ws.send("two")
       peer.ws.close(1000, "done")
-      const frames = yield* Stream.runCollect(connection.messages)
+      const frames = yield* Stream.runCollect(Mailbox.toStream(connection.messages))
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["one", "two"])
       const sendError = yield* Effect.flip(connection.send("late"))
       assert.isTrue(sendError.retryable)
@@ -232,7 +233,7 @@ describe("NodeTransport", () => {
       peer.ws.send("one")
       peer.ws.close(1011, "internal boom")
       const frames: Array<string> = []
-      const error = yield* connection.messages.pipe(
+      const error = yield* Mailbox.toStream(connection.messages).pipe(
         Stream.runForEach((frame) => Effect.sync(() => void frames.push(frame))),
         Effect.flip
       )
@@ -253,7 +254,7 @@ describe("NodeTransport", () => {
 
       const second = yield* open(request(server.url))
       const secondPeer = yield* Queue.take(server.connections)
-      const reader = yield* Effect.fork(Stream.runCollect(second.messages))
+      const reader = yield* Effect.fork(Stream.runCollect(Mailbox.toStream(second.messages)))
       yield* second.close()
       assert.strictEqual((yield* Deferred.await(secondPeer.closed)).code, 1000)
       assert.strictEqual(Chunk.size(yield* Fiber.join(reader)), 0)
@@ -266,7 +267,7 @@ describe("NodeTransport", () => {
       const connection = yield* Effect.scoped(open(request(server.url)))
       const peer = yield* Queue.take(server.connections)
       assert.strictEqual((yield* Deferred.await(peer.closed)).code, 1000)
-      const frames = yield* Stream.runCollect(connection.messages)
+      const frames = yield* Stream.runCollect(Mailbox.toStream(connection.messages))
       assert.strictEqual(Chunk.size(frames), 0)
       const sendError = yield* connection.send("late").pipe(
         Effect.timeoutFail({ duration: "1 second", onTimeout: () => "send hung" as const }),

@@ -207,7 +207,7 @@ export const make = (
 
         return {
           send,
-          messages: Mailbox.toStream(conn.inbox),
+          messages: conn.inbox,
           close: (code?: number, reason?: string) => endConnection(conn, code ?? 1000, reason)
         } satisfies TransportConnection
       })

@@ -3,6 +3,7 @@ import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
 import { Transport, type TransportRequest } from "@realtime-fx/core/Transport"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -99,7 +100,7 @@ describe("MockTransport", () => {
       const connection = yield* open()
       yield* server.send({ type: "response.created", n: 1 })
       yield* server.send("raw text")
-      const inbound = yield* connection.messages.pipe(Stream.take(3), Stream.runCollect)
+      const inbound = yield* Mailbox.toStream(connection.messages).pipe(Stream.take(3), Stream.runCollect)
       assert.deepStrictEqual(Chunk.toReadonlyArray(inbound), [
         JSON.stringify({ type: "session.created", connection: 1 }),
         JSON.stringify({ type: "response.created", n: 1 }),
@@ -149,7 +150,7 @@ describe("MockTransport", () => {
       const first = yield* open()
       yield* server.send({ type: "one" })
       yield* server.close()
-      const frames = yield* Stream.runCollect(first.messages)
+      const frames = yield* Stream.runCollect(Mailbox.toStream(first.messages))
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["{\"type\":\"one\"}"])
       assert.isFalse(yield* server.isConnected)
       const late = yield* Effect.flip(first.send("{}"))
@@ -158,14 +159,14 @@ describe("MockTransport", () => {
       const second = yield* open()
       assert.strictEqual(yield* server.awaitConnection, 2)
       yield* server.close(1011, "boom")
-      const error = yield* Effect.flip(Stream.runDrain(second.messages))
+      const error = yield* Effect.flip(Stream.runDrain(Mailbox.toStream(second.messages)))
       assert.strictEqual(error.code, 1011)
       assert.strictEqual(error.reason, "boom")
       assert.isTrue(error.retryable)
 
       const third = yield* open()
       yield* server.drop
-      const dropped = yield* Effect.flip(Stream.runDrain(third.messages))
+      const dropped = yield* Effect.flip(Stream.runDrain(Mailbox.toStream(third.messages)))
       assert.strictEqual(dropped.code, 1006)
       assert.isTrue(dropped.retryable)
       assert.strictEqual(yield* server.attempts, 3)
@@ -182,7 +183,7 @@ describe("MockTransport", () => {
       assert.isTrue(error.retryable)
       assert.deepStrictEqual((yield* server.clientEvents).map((f) => f.type), ["kept"])
       assert.isFalse(yield* server.isConnected)
-      const ended = yield* Effect.flip(Stream.runDrain(first.messages))
+      const ended = yield* Effect.flip(Stream.runDrain(Mailbox.toStream(first.messages)))
       assert.strictEqual(ended.code, 1006)
 
       const second = yield* open()
@@ -209,7 +210,7 @@ describe("MockTransport", () => {
       // The scope is closed: the mock marks the connection closed.
       assert.isFalse(yield* server.isConnected)
       assert.isTrue(Exit.isFailure(yield* Effect.exit(connection.send("{}"))))
-      const frames = yield* Stream.runCollect(connection.messages)
+      const frames = yield* Stream.runCollect(Mailbox.toStream(connection.messages))
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), [
         JSON.stringify({ type: "session.created", connection: 1 }),
         JSON.stringify({ type: "hello" })
@@ -223,7 +224,7 @@ describe("MockTransport", () => {
         const connection = yield* transport.open(request(1))
         yield* connection.send(JSON.stringify({ type: "ping" }))
         yield* connection.close(4001, "client says bye")
-        const error = yield* Effect.flip(Stream.runDrain(connection.messages))
+        const error = yield* Effect.flip(Stream.runDrain(Mailbox.toStream(connection.messages)))
         assert.strictEqual(error.code, 4001)
       }))
       assert.strictEqual((yield* server.nextClientEvent).type, "ping")

@@ -55,7 +55,7 @@ const outputTokensCounter = Metric.counter("realtime_fx_output_tokens_total", { 
 type Ack = Deferred.Deferred<void, ConnectionError>
 
 type Command =
-  | { readonly _tag: "Inbound"; readonly event: Connection.ConnectionEvent }
+  | Connection.ConnectionEvent
   | { readonly _tag: "Fatal"; readonly error: FatalError }
   | {
     readonly _tag: "GenerateReply"
@@ -87,6 +87,7 @@ interface MessageState {
   readonly text: Mailbox.Mailbox<Gen.TextDelta, Gen.GenerationError>
   readonly audio: Mailbox.Mailbox<AudioFrame.AudioFrame, Gen.GenerationError>
   readonly modalities: Deferred.Deferred<Gen.Modalities, Gen.GenerationError>
+  modalitiesKnown: boolean
 }
 
 interface GenState {
@@ -173,7 +174,12 @@ export const make = (
       maxSessionDuration: model.options.maxSessionDuration,
       replay,
       awaitIdle: idle.changes.pipe(Stream.filter((b) => b), Stream.take(1), Stream.runDrain),
-      isRecycleError: model.isRecycleError
+      isRecycleError: model.isRecycleError,
+      // Connection events go straight into the dispatcher's queue, in order.
+      sink: {
+        offerAll: (events) => Queue.offerAll(commands, events),
+        fail: (error) => Queue.offer(commands, { _tag: "Fatal", error })
+      }
     })
 
     const send = (event: Protocol.ClientEvent) =>
@@ -242,11 +248,17 @@ export const make = (
         return state
       })
 
+    const setModalities = (msg: MessageState, modalities: Gen.Modalities) => {
+      if (msg.modalitiesKnown) return Effect.void
+      msg.modalitiesKnown = true
+      return Deferred.succeed(msg.modalities, modalities)
+    }
+
     const closeMessage = (msg: MessageState, exit: Exit.Exit<void, Gen.GenerationError>) =>
       Effect.all([
         msg.text.done(exit),
         msg.audio.done(exit),
-        Exit.isSuccess(exit) ? Deferred.succeed(msg.modalities, ["text"]) : Deferred.failCause(msg.modalities, exit.cause)
+        Exit.isSuccess(exit) ? setModalities(msg, ["text"]) : Deferred.failCause(msg.modalities, exit.cause)
       ], { discard: true })
 
     /** Ends a generation: its streams end (or fail), `done` completes, it is no longer current. */
@@ -318,7 +330,8 @@ export const make = (
           id: itemId,
           text: yield* Mailbox.make<Gen.TextDelta, Gen.GenerationError>(),
           audio: yield* Mailbox.make<AudioFrame.AudioFrame, Gen.GenerationError>(),
-          modalities: yield* Deferred.make<Gen.Modalities, Gen.GenerationError>()
+          modalities: yield* Deferred.make<Gen.Modalities, Gen.GenerationError>(),
+          modalitiesKnown: false
         }
         gen.open.set(itemId, msg)
         yield* gen.messages.offer({
@@ -384,7 +397,7 @@ export const make = (
         const modalities = (yield* Ref.get(optionsRef)).modalities
         if (!modalities.includes("audio")) {
           yield* msg.audio.end
-          yield* Deferred.succeed(msg.modalities, ["text"])
+          yield* setModalities(msg, ["text"])
         }
       })
 
@@ -396,11 +409,46 @@ export const make = (
         const partType = event.part.type
         if (partType === "text" || partType === "output_text") {
           yield* msg.audio.end
-          yield* Deferred.succeed(msg.modalities, ["text"])
+          yield* setModalities(msg, ["text"])
         } else if (partType === "audio" || partType === "output_audio") {
-          yield* Deferred.succeed(msg.modalities, ["audio", "text"])
+          yield* setModalities(msg, ["audio", "text"])
         }
       })
+
+    const trackAudio = (itemId: string, samples: number) => {
+      const before = audioMsByItem.get(itemId)
+      if (before === undefined && audioMsByItem.size >= MAX_TRACKED) audioMsByItem.delete(audioMsByItem.keys().next().value!)
+      audioMsByItem.set(itemId, (before ?? 0) + (samples * 1000) / OUTPUT_RATE)
+    }
+
+    /**
+     * The hot path, without building an Effect: a delta for a message that is already streaming.
+     * Returns false when the general handler must run (first delta, unknown message, debug events).
+     */
+    const deliverDelta = (event: Protocol.DecodedServerEvent): boolean => {
+      if (debug || Protocol.isUnknownServerEvent(event)) return false
+      switch (event.type) {
+        case "response.output_audio.delta":
+        case "response.output_audio_transcript.delta":
+        case "response.output_text.delta": {
+          const gen = genFor(event.response_id)
+          if (gen === undefined || !gen.spoken || gen.firstTokenAtMs === undefined) return false
+          const msg = gen.open.get(event.item_id)
+          if (msg === undefined || !msg.modalitiesKnown) return false
+          if (event.type === "response.output_audio.delta") {
+            const frame = AudioFrame.fromBase64(event.delta, OUTPUT_RATE, 1)
+            trackAudio(event.item_id, frame.data.length)
+            msg.audio.unsafeOffer(frame)
+          } else {
+            const startTime = startTimeOf(event)
+            msg.text.unsafeOffer(startTime === undefined ? { text: event.delta } : { text: event.delta, startTime })
+          }
+          return true
+        }
+        default:
+          return false
+      }
+    }
 
     const onAudioDelta = (event: ServerEventOf<"response.output_audio.delta">) =>
       Effect.gen(function*() {
@@ -409,10 +457,8 @@ export const make = (
         yield* firstToken(gen)
         const msg = yield* messageOf(gen, event.item_id)
         const frame = AudioFrame.fromBase64(event.delta, OUTPUT_RATE, 1)
-        const before = audioMsByItem.get(event.item_id)
-        if (before === undefined && audioMsByItem.size >= MAX_TRACKED) audioMsByItem.delete(audioMsByItem.keys().next().value!)
-        audioMsByItem.set(event.item_id, (before ?? 0) + (frame.data.length * 1000) / OUTPUT_RATE)
-        yield* Deferred.succeed(msg.modalities, ["audio", "text"])
+        trackAudio(event.item_id, frame.data.length)
+        yield* setModalities(msg, ["audio", "text"])
         msg.audio.unsafeOffer(frame)
       })
 
@@ -813,8 +859,11 @@ export const make = (
 
     const dispatch = (cmd: Command): Effect.Effect<void, FatalError> => {
       switch (cmd._tag) {
-        case "Inbound":
-          return onInbound(cmd.event)
+        case "Connected":
+        case "Message":
+        case "Malformed":
+        case "Disconnected":
+          return onInbound(cmd)
         case "Fatal":
           return Effect.fail(cmd.error)
         case "GenerateReply":
@@ -884,7 +933,10 @@ export const make = (
     const dispatcher = Effect.gen(function*() {
       while (true) {
         const batch = yield* Queue.takeBetween(commands, 1, 256)
-        for (const cmd of batch) yield* dispatch(cmd)
+        for (const cmd of batch) {
+          if (cmd._tag === "Message" && deliverDelta(cmd.event)) continue
+          yield* dispatch(cmd)
+        }
       }
     }).pipe(
       Effect.catchAll((error) =>
@@ -896,14 +948,8 @@ export const make = (
       Effect.onInterrupt(() => shutdown(new SessionClosedError({ message: "the session was closed" })))
     )
 
-    // The pump: connection events become commands, in order.
-    const pump = connection.events.pipe(
-      Stream.runForEachChunk((chunk) => Queue.offerAll(commands, Array.from(chunk, (event) => ({ _tag: "Inbound", event }) as const))),
-      Effect.catchAll((error) => Queue.offer(commands, { _tag: "Fatal", error }))
-    )
 
     yield* Effect.forkIn(dispatcher, scope)
-    yield* Effect.forkIn(pump, scope)
 
     // -----------------------------------------------------------------------
     // The public methods.

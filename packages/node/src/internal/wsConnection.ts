@@ -190,7 +190,7 @@ export const open = (
 
     return {
       send,
-      messages: Mailbox.toStream(inbox),
+      messages: inbox,
       close
     } satisfies TransportConnection
   })
