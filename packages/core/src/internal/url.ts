@@ -66,8 +66,11 @@ export const withQuery = (
   }
   for (const [key, value] of setEntries) added.push(encodePair(key, value))
   const all = [...kept, ...added]
-  parsed.search = all.length > 0 ? `?${all.join("&")}` : ""
-  return Either.right(parsed.toString())
+  // Spliced as text: assigning `search` makes some URL parsers re-normalize the path ("/a/." to
+  // "/a"), which would make building a built URL change it again.
+  const href = parsed.href
+  const head = href.slice(0, href.length - parsed.search.length - parsed.hash.length)
+  return Either.right(`${head}${all.length > 0 ? `?${all.join("&")}` : ""}${parsed.hash}`)
 }
 
 /**
@@ -79,7 +82,7 @@ export const withQuery = (
  *
  * @internal
  */
-export const build = (base: string, params: UrlParams = {}): Either.Either<string, string> => {
+const buildOnce = (base: string, params: UrlParams): Either.Either<string, string> => {
   let parsed: URL
   try {
     parsed = new URL(base.trim())
@@ -93,6 +96,24 @@ export const build = (base: string, params: UrlParams = {}): Either.Either<strin
   parsed.protocol = scheme
   const path = parsed.pathname.replace(/\/+$/, "")
   parsed.pathname = realtimeSuffixPaths.has(path) ? `${path}/realtime` : path
+
   parsed.hash = ""
   return withQuery(parsed.toString(), params)
+}
+
+/**
+ * Builds the realtime URL (see `buildOnce`), repeated until it no longer changes: URL parsers
+ * resolve dot segments differently on parse and on assignment, and building a built URL must give
+ * it back unchanged.
+ *
+ * @internal
+ */
+export const build = (base: string, params: UrlParams = {}): Either.Either<string, string> => {
+  let out = buildOnce(base, params)
+  for (let i = 0; i < 4 && Either.isRight(out); i++) {
+    const next = buildOnce(out.right, params)
+    if (Either.isLeft(next) || next.right === out.right) break
+    out = next
+  }
+  return out
 }

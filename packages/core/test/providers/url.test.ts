@@ -91,4 +91,12 @@ describe("internal/url", () => {
       { numRuns: 300 }
     )
   })
+
+  it("dot segments at the end of a path: building a built URL gives it back (found by the property)", () => {
+    for (const base of ["wss://api.x.ai/~/.a/.", "wss://api.x.ai/~/.a/%2E", "wss://h/a/./", "wss://h/a/%2E%2E"]) {
+      const once = right(Url.build(base, { model: "m" }))
+      assert.strictEqual(right(Url.build(once, { model: "m" })), once)
+      assert.isFalse(new URL(once).pathname.endsWith("/"))
+    }
+  })
 })
