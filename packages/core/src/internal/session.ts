@@ -726,8 +726,9 @@ export const make = (
         case "Connected":
           return Effect.gen(function*() {
             if (event.reconnected) {
-              // A new server session: its conversation starts from what the replay re-creates.
-              yield* setRemote(Chat.empty)
+              // A new server session: its conversation is what the replay re-creates. Kept in the
+              // mirror right away, so a second drop before the server echoes them loses nothing.
+              yield* setRemote(Chat.make(Chat.forReplay(remote)))
               audioMsByItem.clear()
               yield* emit({ _tag: "Reconnected", connection: event.connection })
             } else {

@@ -284,4 +284,23 @@ describe("RealtimeSession review", () => {
         .map((f) => f.event["item"] as { id: string; content: ReadonlyArray<{ text?: string }> })
       assert.deepStrictEqual(recreated.map((i) => [i.id, i.content[0]?.text]), [["item_1", "Hello there"]])
     }).pipe(Effect.provide(layer())))
+
+  // Review: after a reconnect the mirror was reset to empty until the server echoed the replayed
+  // items; a second drop in that window replayed nothing and the history was lost.
+  it.scoped("a second drop before the replayed items are echoed still replays the history", () =>
+    Effect.gen(function*() {
+      const { server } = yield* open()
+      yield* script.itemAdded(userItem("a", "hello"), null)
+      yield* settle
+      for (const connection of [2, 3]) {
+        yield* server.drop
+        yield* settle
+        yield* TestClock.adjust("100 millis")
+        yield* settle
+        const replayed = (yield* server.clientEvents)
+          .filter((f) => f.connection === connection && f.type === "conversation.item.create")
+          .map((f) => (f.event["item"] as { id: string }).id)
+        assert.deepStrictEqual(replayed, ["a"], `connection ${connection}`)
+      }
+    }).pipe(Effect.provide(layer())))
 })
