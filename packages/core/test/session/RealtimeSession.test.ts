@@ -15,30 +15,10 @@ import * as Chat from "../../src/ChatContext.js"
 import * as RealtimeSession from "../../src/RealtimeSession.js"
 import type { SessionEvent } from "../../src/RealtimeSession.js"
 import * as Tool from "../../src/Tool.js"
-import { layer, script, settle, userItem } from "./harness.js"
+import { clientEventId, layer, open, script, settle, userItem, weather } from "./harness.js"
 
-/** Opens a session and collects its events from the start. */
-const open = (options?: RealtimeSession.SessionOptions) =>
-  Effect.gen(function*() {
-    const session = yield* RealtimeSession.make(options)
-    const events = yield* session.subscribeEvents
-    const collected: Array<SessionEvent> = []
-    yield* events.pipe(Stream.runForEach((e) => Effect.sync(() => collected.push(e))), Effect.forkScoped)
-    const generations = yield* session.subscribeGenerations
-    const server = yield* MockServer
-    yield* server.awaitConnection
-    yield* settle
-    return { session, server, collected, generations } as const
-  })
 
-const clientEventId = (frame: { readonly event: Record<string, unknown> }) =>
-  ((frame.event["response"] as { metadata: { client_event_id: string } }).metadata).client_event_id
 
-const weather = Tool.make("get_weather", {
-  description: "Weather for a city",
-  parameters: Schema.Struct({ city: Schema.String }),
-  handler: ({ city }) => Effect.succeed(`Sunny in ${city}`)
-})
 
 const ofTag = <T extends SessionEvent["_tag"]>(events: ReadonlyArray<SessionEvent>, tag: T) =>
   events.filter((e): e is Extract<SessionEvent, { _tag: T }> => e._tag === tag)

@@ -3,48 +3,15 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { MockServer } from "@realtime-fx/test-kit/MockTransport"
 import * as Chat from "../../src/ChatContext.js"
-import type * as Generation from "../../src/Generation.js"
-import * as RealtimeSession from "../../src/RealtimeSession.js"
-import type { SessionEvent } from "../../src/RealtimeSession.js"
-import * as Tool from "../../src/Tool.js"
-import { layer, script, settle, userItem } from "./harness.js"
+import { clientEventId, layer, open, script, settle, userItem, weather } from "./harness.js"
 
-/** Opens a session and collects its events and generations from the start. */
-const open = (options?: RealtimeSession.SessionOptions) =>
-  Effect.gen(function*() {
-    const session = yield* RealtimeSession.make(options)
-    const collected: Array<SessionEvent> = []
-    yield* (yield* session.subscribeEvents).pipe(
-      Stream.runForEach((e) => Effect.sync(() => collected.push(e))),
-      Effect.forkScoped
-    )
-    const gens: Array<Generation.Generation> = []
-    yield* (yield* session.subscribeGenerations).pipe(
-      Stream.runForEach((g) => Effect.sync(() => gens.push(g))),
-      Effect.forkScoped
-    )
-    const server = yield* MockServer
-    yield* server.awaitConnection
-    yield* settle
-    return { session, server, collected, gens } as const
-  })
 
-const clientEventId = (frame: { readonly event: Record<string, unknown> }) =>
-  ((frame.event["response"] as { metadata: { client_event_id: string } }).metadata).client_event_id
 
 const countOf = (frames: ReadonlyArray<{ readonly type: string }>, type: string) =>
   frames.filter((f) => f.type === type).length
 
-const weather = Tool.make("get_weather", {
-  description: "Weather for a city",
-  parameters: Schema.Struct({ city: Schema.String }),
-  handler: ({ city }) => Effect.succeed(`Sunny in ${city}`)
-})
 
 describe("RealtimeSession review", () => {
   // Rule: generateReply — "no match within 5 s fails it with a timeout"; the seed then forgets the

@@ -2,9 +2,15 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { MockServer } from "@realtime-fx/test-kit/MockTransport"
 import * as MockTransport from "@realtime-fx/test-kit/MockTransport"
 import * as AudioFrame from "../../src/AudioFrame.js"
+import type * as Generation from "../../src/Generation.js"
+import * as RealtimeSession from "../../src/RealtimeSession.js"
+import type { SessionEvent } from "../../src/RealtimeSession.js"
+import * as Tool from "../../src/Tool.js"
 import { Resampler } from "../../src/Resampler.js"
 import * as Xai from "../../src/Xai.js"
 
@@ -167,4 +173,39 @@ export const userItem = (id: string, text: string) => ({
   type: "message",
   role: "user",
   content: [{ type: "input_text", text }]
+})
+
+/**
+ * Opens a session and waits for its connection; collects its events and generations from the
+ * start, and gives a generations subscription too.
+ */
+export const open = (options?: RealtimeSession.SessionOptions) =>
+  Effect.gen(function*() {
+    const session = yield* RealtimeSession.make(options)
+    const collected: Array<SessionEvent> = []
+    yield* (yield* session.subscribeEvents).pipe(
+      Stream.runForEach((e) => Effect.sync(() => collected.push(e))),
+      Effect.forkScoped
+    )
+    const gens: Array<Generation.Generation> = []
+    yield* (yield* session.subscribeGenerations).pipe(
+      Stream.runForEach((g) => Effect.sync(() => gens.push(g))),
+      Effect.forkScoped
+    )
+    const generations = yield* session.subscribeGenerations
+    const server = yield* MockServer
+    yield* server.awaitConnection
+    yield* settle
+    return { session, server, collected, gens, generations } as const
+  })
+
+/** The `metadata.client_event_id` of a `response.create` the client sent. */
+export const clientEventId = (frame: { readonly event: Record<string, unknown> }) =>
+  ((frame.event["response"] as { metadata: { client_event_id: string } }).metadata).client_event_id
+
+/** A tool that answers at once. */
+export const weather = Tool.make("get_weather", {
+  description: "Weather for a city",
+  parameters: Schema.Struct({ city: Schema.String }),
+  handler: ({ city }) => Effect.succeed(`Sunny in ${city}`)
 })
