@@ -201,7 +201,7 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       if (azure.deployment.trim() === "") return Effect.fail(Provider.configError("`azure.deployment` must not be empty"))
       model = options.model ?? azure.deployment
       if (options.url !== undefined) {
-        url = Provider.fromUrlEither(Either.map(Url.withQuery(options.url, {}), () => options.url!))
+        url = Provider.fromUrlEither(Url.override(options.url))
       } else if (azure.endpoint === undefined || azure.endpoint.trim() === "") {
         return Effect.fail(Provider.configError(missingAzureEndpoint))
       } else {
@@ -220,7 +220,7 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       headers.Authorization = Provider.bearer(apiKey)
       model = options.model ?? defaultModel
       url = options.url !== undefined
-        ? Provider.fromUrlEither(Either.map(Url.withQuery(options.url, {}), () => options.url!))
+        ? Provider.fromUrlEither(Url.override(options.url))
         : Provider.fromUrlEither(Url.build(options.baseUrl ?? defaultBaseUrl, { model }))
     }
     if (Either.isLeft(url)) return Effect.fail(url.left)

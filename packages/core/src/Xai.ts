@@ -183,7 +183,7 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       connOptions: resolveConnOptions(options.connOptions)
     }
     const baseUrl = options.url !== undefined
-      ? Provider.fromUrlEither(Either.map(Url.withQuery(options.url, {}), () => options.url!))
+      ? Provider.fromUrlEither(Url.override(options.url))
       : Provider.fromUrlEither(Url.build(options.baseUrl ?? defaultBaseUrl, {
         model,
         set: [["reasoning.effort", options.reasoning?.effort]]

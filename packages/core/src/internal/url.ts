@@ -117,3 +117,23 @@ export const build = (base: string, params: UrlParams = {}): Either.Either<strin
   }
   return out
 }
+
+/**
+ * A caller's full URL override (for gateways): used as given, except that `http(s)` becomes
+ * `ws(s)`; any other scheme, or a URL that cannot be parsed, is refused.
+ *
+ * @internal
+ */
+export const override = (url: string): Either.Either<string, string> => {
+  let parsed: URL
+  try {
+    parsed = new URL(url.trim())
+  } catch {
+    return Either.left("the URL cannot be parsed")
+  }
+  const scheme = schemes[parsed.protocol]
+  if (scheme === undefined) {
+    return Either.left(`unsupported URL scheme ${JSON.stringify(parsed.protocol)} (expected http, https, ws or wss)`)
+  }
+  return Either.right(scheme === parsed.protocol ? url.trim() : `${scheme}${url.trim().slice(parsed.protocol.length)}`)
+}

@@ -99,4 +99,12 @@ describe("internal/url", () => {
       assert.isFalse(new URL(once).pathname.endsWith("/"))
     }
   })
+
+  it("a URL override is used as given, http(s) mapped to ws(s), other schemes refused", () => {
+    assert.strictEqual(right(Url.override("wss://gw.example/x?key=1")), "wss://gw.example/x?key=1")
+    assert.strictEqual(right(Url.override("https://gw.example/realtime")), "wss://gw.example/realtime")
+    assert.strictEqual(right(Url.override("http://127.0.0.1:8080/r?model=a")), "ws://127.0.0.1:8080/r?model=a")
+    assert.isTrue(Either.isLeft(Url.override("ftp://gw.example/x")))
+    assert.isTrue(Either.isLeft(Url.override("not a url")))
+  })
 })
