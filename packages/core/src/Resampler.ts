@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/audioResampler.js"
+import * as halfband from "./internal/halfband.js"
 
 /**
  * A stateful converter for one (input rate, output rate) pair. `process` converts the next block
@@ -38,7 +39,9 @@ export interface ResamplerService {
 
 /**
  * Quality of the libsamplerate converter: `"fastest"` (SRC_SINC_FASTEST, the default: about 97 dB
- * SNR, 80% bandwidth), `"medium"` or `"best"` (slower).
+ * SNR, 80% bandwidth), `"medium"` or `"best"` (slower). An exact 2:1 downsampling (e.g. 48 kHz to
+ * 24 kHz) uses a half-band FIR decimator instead under `"fastest"` and `"medium"` (see
+ * `makeLibsamplerate`); `"best"` always uses libsamplerate.
  *
  * @since 0.1.0
  * @category models
@@ -77,10 +80,27 @@ const fromEngine = (
     )
 
 /**
+ * The exact 2:1 decimator (`inputRate === 2 * outputRate`): a 79-tap linear-phase half-band
+ * Kaiser-windowed sinc low-pass (flat within 0.001 dB up to 10/24 of the output rate, at least
+ * 98 dB down from 7/12 of it), its delay compensated; pure TypeScript, no native memory.
+ */
+const halfbandStream = (inputRate: number, outputRate: number): Effect.Effect<StreamResampler> =>
+  Effect.zipRight(checkRates(inputRate, outputRate), Effect.sync((): StreamResampler => {
+    const decimator = halfband.make()
+    return { process: decimator.process, flush: decimator.flush }
+  }))
+
+/**
  * A service backed by libsamplerate (`@alexanderolsen/libsamplerate-js`): band-limited sinc
  * conversion, compiled to JavaScript (no WebAssembly, nothing to fetch: works in Node and browsers).
  * Each converter holds a ~26 MB heap, so released converters are pooled (at most 4 idle) and reused
  * for the next `make`, whatever the rates; the pool is freed when the given Scope closes.
+ *
+ * Exact 2:1 downsampling (48 kHz microphones to the 24 kHz wire rate, the common case) skips
+ * libsamplerate under `"fastest"` and `"medium"`: a 79-tap half-band FIR decimator does it several
+ * times faster with a flatter pass band than SRC_SINC_FASTEST (within 0.001 dB up to 10 kHz at
+ * 48 kHz in) and at least 98 dB of rejection from 14 kHz (the band that would alias). `"best"` keeps
+ * libsamplerate for every ratio (SRC_SINC_BEST_QUALITY's wider pass band, up to about 97% of Nyquist).
  *
  * @since 0.1.0
  * @category constructors
@@ -93,7 +113,9 @@ export const makeLibsamplerate = (quality: Quality = "fastest"): Effect.Effect<R
     ),
     (pool): ResamplerService => ({
       make: (inputRate, outputRate) =>
-        fromEngine(Effect.promise(() => pool.acquire(inputRate, outputRate)), inputRate, outputRate)
+        quality !== "best" && inputRate === 2 * outputRate
+          ? halfbandStream(inputRate, outputRate)
+          : fromEngine(Effect.promise(() => pool.acquire(inputRate, outputRate)), inputRate, outputRate)
     })
   )
 
