@@ -61,6 +61,27 @@ describe("halfband decimator", () => {
     assert.closeTo(sum, 1, 1e-12)
   })
 
+  it("equals the direct 79-tap convolution of the zero-padded input, sampled at even inputs", () => {
+    const input = new Int16Array(1001)
+    for (let i = 0; i < input.length; i++) input[i] = ((i * 48271) % 65536) - 32768
+    const out = decimate(input, [97])
+    const C = Halfband.CENTRE
+    const tap = (offset: number): number => {
+      const a = Math.abs(offset)
+      return a === 0 ? 0.5 : a % 2 === 0 ? 0 : Halfband.sideTaps[(a - 1) / 2]!
+    }
+    assert.strictEqual(out.length, 501)
+    for (let k = 0; k < out.length; k++) {
+      let acc = 0
+      for (let j = -C; j <= C; j++) {
+        const i = 2 * k + j
+        if (i >= 0 && i < input.length) acc += tap(j) * input[i]!
+      }
+      const expected = Math.max(-32768, Math.min(32767, Math.round(acc)))
+      assert.isAtMost(Math.abs(out[k]! - expected), 1, `sample ${k}`)
+    }
+  })
+
   it("a 1 kHz sine at 48 kHz keeps its frequency, SNR > 60 dB against the ideal 24 kHz sine", () => {
     const out = decimate(sine(1000, 48000, 48000), [480])
     assert.strictEqual(out.length, 24000)
