@@ -264,13 +264,35 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         }
       })
 
-    /** Writes the Outbox for as long as the connection lives. */
+    /**
+     * Writes the Outbox for as long as the connection lives, a batch at a time: everything queued
+     * is taken at once and written in order under one write timeout. Whatever a failed or timed-out
+     * batch did not finish goes back (first) for the next connection.
+     */
     const writer = (conn: TransportConnection): Effect.Effect<Outcome> =>
       Effect.uninterruptibleMask((restore) =>
-        restore(Queue.take(outbox)).pipe(
-          Effect.flatMap((event) =>
-            write(conn, event).pipe(Effect.tapError(() => Ref.set(unsent, [event])))
-          )
+        restore(Queue.takeBetween(outbox, 1, Number.MAX_SAFE_INTEGER)).pipe(
+          Effect.flatMap((chunk) => {
+            const batch = Array.from(chunk)
+            let written = 0
+            const writeAll = Effect.suspend(() => {
+              const loop: Effect.Effect<void, ConnectionError> = Effect.suspend(() =>
+                written < batch.length
+                  ? Effect.zipRight(conn.send(Protocol.encodeClientEvent(batch[written]!)), Effect.sync(() => void written++)).pipe(
+                    Effect.zipRight(loop)
+                  )
+                  : Effect.void
+              )
+              return loop
+            })
+            return restore(writeAll).pipe(
+              Effect.timeoutFail({
+                duration: writeTimeout(config.retry),
+                onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
+              }),
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Ref.set(unsent, batch.slice(written)))
+            )
+          })
         )
       ).pipe(
         Effect.forever,
