@@ -293,10 +293,7 @@ export const make = (
     })
 
     /** Drops a response that has not spoken (xAI may leave it running). */
-    const discard = (gen: GenState) =>
-      Effect.gen(function*() {
-        yield* finish(gen, Exit.succeed(summary(gen, "discarded")))
-      })
+    const discard = (gen: GenState) => finish(gen, Exit.succeed(summary(gen, "discarded")))
 
     const sendReply = (reply: PendingReply) =>
       Effect.gen(function*() {
