@@ -679,6 +679,12 @@ export const make = (
               recoverable: true
             })
           }
+          case "input_audio_buffer.timeout_triggered": {
+            // xAI's idle timeout (turn detection's idle_timeout_ms) concerns the app, not only debugging
+            // (with debugEvents it was published above already).
+            if (!debug) yield* emit({ _tag: "ServerEvent", event })
+            return
+          }
           default:
             return
         }

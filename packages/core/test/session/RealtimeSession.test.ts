@@ -547,4 +547,15 @@ describe("RealtimeSession", () => {
       assert.deepStrictEqual(second.event["item"], { type: "function_call_output", call_id: "call_w", output: "Sunny in Rome" })
       yield* server.nextClientEventOfType("response.create")
     }).pipe(Effect.provide(layer())))
+
+  it.scoped("unknown server events and xAI's idle timeout reach the events stream as raw server events", () =>
+    Effect.gen(function*() {
+      const { server, collected } = yield* open()
+      yield* server.send({ type: "input_audio_buffer.timeout_triggered", event_id: "e1", audio_start_ms: 0, audio_end_ms: 5000, item_id: "i1" })
+      yield* server.send({ type: "vendor.custom_event", event_id: "e2", payload: 1 })
+      yield* server.send({ type: "input_audio_buffer.cleared", event_id: "e3" })
+      yield* settle
+      const raw = collected.filter((e) => e._tag === "ServerEvent").map((e) => (e as { event: { type: string } }).event.type)
+      assert.deepStrictEqual(raw, ["input_audio_buffer.timeout_triggered", "vendor.custom_event"])
+    }).pipe(Effect.provide(layer())))
 })
