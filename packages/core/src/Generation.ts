@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as Stream from "effect/Stream"
 import type * as AudioFrame from "./AudioFrame.js"
 import type { FatalError, SessionClosedError } from "./Errors.js"
@@ -177,3 +179,33 @@ export const computeMetrics = (input: {
     provider: input.provider
   }
 }
+
+/**
+ * Effect metric: time to first token of each response, in ms (also on the `Metrics` session event).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const ttftMetric = Metric.histogram(
+  "realtime_fx_ttft_ms",
+  MetricBoundaries.exponential({ start: 50, factor: 2, count: 7 }),
+  "Time to first token of a response, in ms"
+)
+
+/**
+ * Effect metric: responses done.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const responsesMetric = Metric.counter("realtime_fx_responses_total", { description: "Responses done" })
+
+/**
+ * Effect metric: output tokens reported by the server.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const outputTokensMetric = Metric.counter("realtime_fx_output_tokens_total", {
+  description: "Output tokens"
+})

@@ -37,18 +37,6 @@ type ServerEvent = Protocol.ServerEvent
 type ServerEventOf<T extends ServerEvent["type"]> = Extract<ServerEvent, { readonly type: T }>
 
 // ---------------------------------------------------------------------------
-// Metrics (Effect Metric), published besides the Metrics event.
-// ---------------------------------------------------------------------------
-
-const ttftHistogram = Metric.histogram(
-  "realtime_fx_ttft_ms",
-  { _tag: "Boundaries", values: [50, 100, 200, 400, 800, 1600, 3200] } as never,
-  "Time to first token of a response, in ms"
-)
-const responseCounter = Metric.counter("realtime_fx_responses_total", { description: "Responses done" })
-const outputTokensCounter = Metric.counter("realtime_fx_output_tokens_total", { description: "Output tokens" })
-
-// ---------------------------------------------------------------------------
 // Commands: the only way other fibers reach the session state.
 // ---------------------------------------------------------------------------
 
@@ -531,9 +519,9 @@ export const make = (
           })
         }
         yield* emit({ _tag: "Metrics", metrics })
-        yield* Metric.increment(responseCounter)
-        yield* Metric.incrementBy(outputTokensCounter, metrics.outputTokens)
-        if (metrics.ttftMs >= 0) yield* Metric.update(ttftHistogram, metrics.ttftMs)
+        yield* Metric.increment(Gen.responsesMetric)
+        yield* Metric.incrementBy(Gen.outputTokensMetric, metrics.outputTokens)
+        if (metrics.ttftMs >= 0) yield* Metric.update(Gen.ttftMetric, metrics.ttftMs)
         const interrupted = gen.interrupted || status === "cancelled"
         yield* finish(gen, Exit.succeed(summary(gen, status, metrics)), !interrupted)
       })

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
@@ -12,6 +13,7 @@ import * as TestClock from "effect/TestClock"
 import { MockServer } from "@realtime-fx/test-kit/MockTransport"
 import * as AudioFrame from "../../src/AudioFrame.js"
 import * as Chat from "../../src/ChatContext.js"
+import * as Generation from "../../src/Generation.js"
 import * as RealtimeSession from "../../src/RealtimeSession.js"
 import type { SessionEvent } from "../../src/RealtimeSession.js"
 import * as Tool from "../../src/Tool.js"
@@ -300,6 +302,8 @@ describe("RealtimeSession", () => {
   it.scoped("response.done without response.created is ignored; failed gives a recoverable error; errors except 'Cancellation failed'", () =>
     Effect.gen(function*() {
       const { collected } = yield* open()
+      const responsesBefore = (yield* Metric.value(Generation.responsesMetric)).count
+      const tokensBefore = (yield* Metric.value(Generation.outputTokensMetric)).count
       yield* script.responseDone("resp_ghost")
       yield* script.responseCreated("resp_x")
       yield* script.responseDone("resp_x", "failed")
@@ -310,6 +314,8 @@ describe("RealtimeSession", () => {
       assert.deepStrictEqual(errors.map((e) => [e.error._tag, e.recoverable]), [["ResponseFailedError", true], ["ServerError", true]])
       assert.strictEqual(ofTag(collected, "Metrics").length, 1)
       assert.strictEqual(ofTag(collected, "Metrics")[0]!.metrics.requestId, "resp_x")
+      assert.strictEqual((yield* Metric.value(Generation.responsesMetric)).count - responsesBefore, 1)
+      assert.strictEqual((yield* Metric.value(Generation.outputTokensMetric)).count - tokensBefore, 20)
     }).pipe(Effect.provide(layer())))
 
   it.scoped("remote mirror: insert after previous id, unknown previous id appends, deletes apply, transcripts append", () =>
