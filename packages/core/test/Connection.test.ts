@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as fc from "fast-check"
@@ -226,17 +227,21 @@ describe("Connection", () => {
   it.effect("8. closing the scope during backoff returns at once and leaves no fiber", () =>
     Effect.gen(function*() {
       const server = yield* MockServer
-      const { scope, consumer } = yield* start()
+      const supervisor = yield* Supervisor.track
+      const { scope, consumer } = yield* Effect.supervised(start(), supervisor)
       yield* server.drop
       yield* server.failNextAttempts(100)
       yield* settle
       yield* TestClock.adjust("100 millis")
       yield* settle // now in the 2 s backoff
       assert.strictEqual(yield* server.attempts, 2)
+      assert.isAbove((yield* supervisor.value).length, 0, "the supervisor fiber is running")
       yield* Scope.close(scope, Exit.void)
       // The event stream ended (the consumer finished) without advancing the clock.
       const exit = yield* Fiber.join(consumer)
       assert.isTrue(Exit.isSuccess(exit))
+      yield* settle
+      assert.deepStrictEqual(yield* supervisor.value, [], "no fiber left running")
       yield* TestClock.adjust("1 minute")
       yield* settle
       assert.strictEqual(yield* server.attempts, 2, "no attempt after close")

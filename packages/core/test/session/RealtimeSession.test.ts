@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { MockServer } from "@realtime-fx/test-kit/MockTransport"
 import * as AudioFrame from "../../src/AudioFrame.js"
@@ -417,7 +418,8 @@ describe("RealtimeSession", () => {
   it.scoped("closing the session with a generation in flight ends every stream and fails waiting callers", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const { session, generations } = yield* open().pipe(Scope.extend(scope))
+      const supervisor = yield* Supervisor.track
+      const { session, generations } = yield* open().pipe(Scope.extend(scope), Effect.supervised(supervisor))
       const first = yield* Effect.fork(Stream.runHead(generations))
       yield* script.responseCreated("resp_1")
       const gen = Option.getOrThrow(yield* Fiber.join(first))
@@ -428,6 +430,7 @@ describe("RealtimeSession", () => {
       const reply = yield* Effect.fork(Effect.scoped(session.generateReply()))
       yield* settle
       assert.isNull(reply.unsafePoll(), "waits its turn behind resp_1")
+      assert.isAbove((yield* supervisor.value).length, 2, "the session's fibers are tracked")
       yield* Scope.close(scope, Exit.void)
       const audio = yield* Fiber.join(audioFiber).pipe(Effect.either)
       assert.isTrue(Either.isLeft(audio) && audio.left._tag === "SessionClosedError")
@@ -435,6 +438,9 @@ describe("RealtimeSession", () => {
       assert.isTrue(Either.isLeft(r))
       const after = yield* session.pushAudio(AudioFrame.unsafeMake(new Int16Array(480), 48000, 1)).pipe(Effect.either)
       assert.isTrue(Either.isLeft(after) && after.left._tag === "SessionClosedError")
+      yield* settle
+      // Every fiber the session (and the test's collectors inside its scope) started has ended.
+      assert.deepStrictEqual(yield* supervisor.value, [])
     }).pipe(Effect.provide(layer())))
 
   it.scoped("pushAudio resamples to 24 kHz mono 100 ms chunks; commitAudio follows the 100 ms rule; clearAudio resets", () =>
