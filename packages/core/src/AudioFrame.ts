@@ -38,6 +38,8 @@ export const WIRE_SAMPLE_RATE = 24000
 export const MIN_SAMPLE_RATE = 8000
 
 /**
+ * Highest accepted sample rate, in Hz.
+ *
  * @since 0.1.0
  * @category constants
  */

@@ -34,18 +34,24 @@ import type * as Tool from "./Tool.js"
 import type { TransportRequest } from "./Transport.js"
 
 /**
+ * The default model (`gpt-realtime`).
+ *
  * @since 0.1.0
  * @category constants
  */
 export const defaultModel = "gpt-realtime"
 
 /**
+ * The default voice (`marin`).
+ *
  * @since 0.1.0
  * @category constants
  */
 export const defaultVoice = "marin"
 
 /**
+ * The default REST base URL; the WebSocket URL is derived from it.
+ *
  * @since 0.1.0
  * @category constants
  */

@@ -140,7 +140,8 @@ export const linearService: ResamplerService = {
  */
 export class Resampler extends Context.Tag("@realtime-fx/core/Resampler")<Resampler, ResamplerService>() {
   /**
-   * Production layer: libsamplerate, SRC_SINC_FASTEST, converters pooled for the layer's lifetime.
+   * Production layer: libsamplerate, SRC_SINC_FASTEST (exact 2:1 downsampling: the half-band decimator),
+   * converters pooled for the layer's lifetime.
    *
    * @since 0.1.0
    * @category layers

@@ -65,18 +65,24 @@ export type Model =
   | (string & {})
 
 /**
+ * The default model (`grok-voice-latest`).
+ *
  * @since 0.1.0
  * @category constants
  */
 export const defaultModel = "grok-voice-latest"
 
 /**
+ * The default voice (`ara`).
+ *
  * @since 0.1.0
  * @category constants
  */
 export const defaultVoice = "ara"
 
 /**
+ * The default WebSocket endpoint.
+ *
  * @since 0.1.0
  * @category constants
  */

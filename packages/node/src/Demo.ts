@@ -87,6 +87,8 @@ export const defaultInput: string = fileURLToPath(new URL("../assets/weather-que
 export const fakeTranscript = "Hello! What is the weather like in Paris today?"
 
 /**
+ * The system instructions of a run without `--instructions`.
+ *
  * @since 0.1.0
  * @category constants
  */

@@ -1,4 +1,4 @@
-/** Streaming resampler engines: libsamplerate (WebAssembly/asm.js build) and a windowed-sinc FIR + linear fallback. */
+/** Streaming resampler engines: libsamplerate (its wasm2js JavaScript build) and a windowed-sinc FIR + linear fallback. */
 import type LibSampleRateModule from "@alexanderolsen/libsamplerate-js"
 
 /** A resampling engine: `process` keeps state across calls; `reset` forgets it. */

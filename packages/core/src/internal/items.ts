@@ -1,4 +1,4 @@
-// Conversion between chat items (ChatContext) and the protocol's conversation items.
+/** Conversion between chat items (ChatContext) and the protocol's conversation items. */
 import type * as Chat from "../ChatContext.js"
 import type * as Protocol from "../Protocol.js"
 

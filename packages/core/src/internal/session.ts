@@ -1,4 +1,4 @@
-// The session engine: one dispatcher fiber owns all session state; everything else sends it commands.
+/** The session engine: one dispatcher fiber owns all session state; everything else sends it commands. */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"

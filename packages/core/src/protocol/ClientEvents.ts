@@ -58,6 +58,8 @@ export const InputAudioBufferAppend = event("input_audio_buffer.append", "InputA
 export type InputAudioBufferAppend = typeof InputAudioBufferAppend.Type
 
 /**
+ * Commits the input buffer as a user audio item.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -69,6 +71,8 @@ export const InputAudioBufferCommit = event("input_audio_buffer.commit", "InputA
 export type InputAudioBufferCommit = typeof InputAudioBufferCommit.Type
 
 /**
+ * Discards the audio in the input buffer.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -96,6 +100,8 @@ export const ConversationItemCreate = event("conversation.item.create", "Convers
 export type ConversationItemCreate = typeof ConversationItemCreate.Type
 
 /**
+ * Deletes an item from the server's conversation.
+ *
  * @since 0.1.0
  * @category schemas
  */

@@ -34,6 +34,8 @@ export interface UnknownServerEvent {
 export type DecodedServerEvent = ServerEvent | UnknownServerEvent
 
 /**
+ * True for a server event whose `type` this library does not model.
+ *
  * @since 0.1.0
  * @category guards
  */

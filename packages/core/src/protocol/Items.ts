@@ -311,18 +311,24 @@ export const ConversationItem = Schema.Union(
 export type ConversationItem = typeof ConversationItem.Type
 
 /**
+ * True for a `message` item.
+ *
  * @since 0.1.0
  * @category guards
  */
 export const isMessageItem = (item: ConversationItem): item is MessageItem => item.type === "message"
 
 /**
+ * True for a `function_call` item.
+ *
  * @since 0.1.0
  * @category guards
  */
 export const isFunctionCallItem = (item: ConversationItem): item is FunctionCallItem => item.type === "function_call"
 
 /**
+ * True for a `function_call_output` item.
+ *
  * @since 0.1.0
  * @category guards
  */

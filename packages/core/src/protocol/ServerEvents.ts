@@ -47,6 +47,8 @@ const LogProbs = Schema.optional(
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The first event of a connection: the session's initial configuration.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -58,6 +60,8 @@ export const SessionCreated = event("session.created", "SessionCreated", { sessi
 export type SessionCreated = typeof SessionCreated.Type
 
 /**
+ * Acknowledges a `session.update` with the resulting configuration.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -146,6 +150,8 @@ export const ConversationItemCreated = event("conversation.item.created", "Conve
 export type ConversationItemCreated = typeof ConversationItemCreated.Type
 
 /**
+ * An item is complete (GA).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -157,6 +163,8 @@ export const ConversationItemDone = event("conversation.item.done", "Conversatio
 export type ConversationItemDone = typeof ConversationItemDone.Type
 
 /**
+ * Answers `conversation.item.retrieve` with the item.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -228,6 +236,8 @@ export type ConversationItemInputAudioTranscriptionCompleted =
   typeof ConversationItemInputAudioTranscriptionCompleted.Type
 
 /**
+ * A partial input transcription.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -271,6 +281,8 @@ export type ConversationItemInputAudioTranscriptionUpdated =
   typeof ConversationItemInputAudioTranscriptionUpdated.Type
 
 /**
+ * An input transcription failed.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -290,6 +302,8 @@ export const ConversationItemInputAudioTranscriptionFailed = event(
 export type ConversationItemInputAudioTranscriptionFailed = typeof ConversationItemInputAudioTranscriptionFailed.Type
 
 /**
+ * A transcribed segment of the input audio (diarization models).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -331,6 +345,8 @@ export type ErrorEvent = typeof ErrorEvent.Type
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The input buffer was cleared.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -342,6 +358,8 @@ export const InputAudioBufferCleared = event("input_audio_buffer.cleared", "Inpu
 export type InputAudioBufferCleared = typeof InputAudioBufferCleared.Type
 
 /**
+ * The input buffer was committed as the user item `item_id`.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -373,6 +391,8 @@ export const InputAudioBufferDtmfEventReceived = event(
 export type InputAudioBufferDtmfEventReceived = typeof InputAudioBufferDtmfEventReceived.Type
 
 /**
+ * Server VAD detected the start of speech.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -388,6 +408,8 @@ export const InputAudioBufferSpeechStarted = event(
 export type InputAudioBufferSpeechStarted = typeof InputAudioBufferSpeechStarted.Type
 
 /**
+ * Server VAD detected the end of speech.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -424,6 +446,8 @@ export type InputAudioBufferTimeoutTriggered = typeof InputAudioBufferTimeoutTri
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The server started playing a response's audio (WebRTC/SIP).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -437,6 +461,8 @@ export const OutputAudioBufferStarted = event("output_audio_buffer.started", "Ou
 export type OutputAudioBufferStarted = typeof OutputAudioBufferStarted.Type
 
 /**
+ * The server finished playing a response's audio (WebRTC/SIP).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -450,6 +476,8 @@ export const OutputAudioBufferStopped = event("output_audio_buffer.stopped", "Ou
 export type OutputAudioBufferStopped = typeof OutputAudioBufferStopped.Type
 
 /**
+ * The server's output audio buffer was cleared (WebRTC/SIP).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -476,6 +504,8 @@ export const RateLimit = Schema.Struct({
 }).annotations({ identifier: "RateLimit" })
 
 /**
+ * The current rate limits, sent at the start of each response.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -491,6 +521,8 @@ export type RateLimitsUpdated = typeof RateLimitsUpdated.Type
 const mcpListFields = { item_id: Schema.String }
 
 /**
+ * An MCP server's tool list is being fetched.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -502,6 +534,8 @@ export const McpListToolsInProgress = event("mcp_list_tools.in_progress", "McpLi
 export type McpListToolsInProgress = typeof McpListToolsInProgress.Type
 
 /**
+ * An MCP server's tool list was fetched.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -513,6 +547,8 @@ export const McpListToolsCompleted = event("mcp_list_tools.completed", "McpListT
 export type McpListToolsCompleted = typeof McpListToolsCompleted.Type
 
 /**
+ * Fetching an MCP server's tool list failed.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -526,6 +562,8 @@ export type McpListToolsFailed = typeof McpListToolsFailed.Type
 const mcpCallFields = { item_id: Schema.String, output_index: Schema.Number }
 
 /**
+ * An MCP tool call started.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -537,6 +575,8 @@ export const ResponseMcpCallInProgress = event("response.mcp_call.in_progress", 
 export type ResponseMcpCallInProgress = typeof ResponseMcpCallInProgress.Type
 
 /**
+ * An MCP tool call finished.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -548,6 +588,8 @@ export const ResponseMcpCallCompleted = event("response.mcp_call.completed", "Re
 export type ResponseMcpCallCompleted = typeof ResponseMcpCallCompleted.Type
 
 /**
+ * An MCP tool call failed.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -559,6 +601,8 @@ export const ResponseMcpCallFailed = event("response.mcp_call.failed", "Response
 export type ResponseMcpCallFailed = typeof ResponseMcpCallFailed.Type
 
 /**
+ * A chunk of an MCP tool call's arguments.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -576,6 +620,8 @@ export const ResponseMcpCallArgumentsDelta = event("response.mcp_call_arguments.
 export type ResponseMcpCallArgumentsDelta = typeof ResponseMcpCallArgumentsDelta.Type
 
 /**
+ * An MCP tool call's complete arguments.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -596,6 +642,8 @@ export type ResponseMcpCallArgumentsDone = typeof ResponseMcpCallArgumentsDone.T
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * A response started.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -607,6 +655,8 @@ export const ResponseCreated = event("response.created", "ResponseCreated", { re
 export type ResponseCreated = typeof ResponseCreated.Type
 
 /**
+ * A response ended (completed, cancelled, incomplete or failed), with its output and usage.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -620,6 +670,8 @@ export type ResponseDone = typeof ResponseDone.Type
 const outputItemFields = { response_id: Schema.String, output_index: Schema.Number, item: ConversationItem }
 
 /**
+ * A response added an output item.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -631,6 +683,8 @@ export const ResponseOutputItemAdded = event("response.output_item.added", "Resp
 export type ResponseOutputItemAdded = typeof ResponseOutputItemAdded.Type
 
 /**
+ * A response's output item is complete.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -644,6 +698,8 @@ export type ResponseOutputItemDone = typeof ResponseOutputItemDone.Type
 const contentPartFields = { ...contentRef, part: ContentPart }
 
 /**
+ * A content part was added to an output item.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -655,6 +711,8 @@ export const ResponseContentPartAdded = event("response.content_part.added", "Re
 export type ResponseContentPartAdded = typeof ResponseContentPartAdded.Type
 
 /**
+ * A content part is complete.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -704,6 +762,8 @@ export const BetaResponseTextDelta = betaEvent(
 )
 
 /**
+ * The complete text of a content part (GA name).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -754,6 +814,8 @@ export const BetaResponseAudioDelta = betaEvent(
 )
 
 /**
+ * A content part's audio is complete (GA name).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -808,6 +870,8 @@ export const BetaResponseAudioTranscriptDelta = betaEvent(
 )
 
 /**
+ * The complete transcript of a content part's audio (GA name).
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -836,6 +900,8 @@ export const BetaResponseAudioTranscriptDone = betaEvent(
 )
 
 /**
+ * A chunk of a function call's arguments.
+ *
  * @since 0.1.0
  * @category schemas
  */
