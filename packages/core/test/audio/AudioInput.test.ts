@@ -5,16 +5,7 @@ import * as fc from "fast-check"
 import * as AudioFrame from "../../src/AudioFrame.js"
 import * as AudioInput from "../../src/AudioInput.js"
 import { Resampler, type ResamplerService } from "../../src/Resampler.js"
-
-const concat = (parts: ReadonlyArray<Int16Array>): Int16Array => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+import { concat } from "./signal.js"
 
 describe("AudioInput chunker (pure)", () => {
   it("no sample lost or duplicated across random frame sizes; every chunk is exactly the size", () => {

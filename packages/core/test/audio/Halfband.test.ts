@@ -3,22 +3,7 @@ import * as Effect from "effect/Effect"
 import * as fc from "fast-check"
 import * as Halfband from "../../src/internal/halfband.js"
 import { Resampler } from "../../src/Resampler.js"
-
-const sine = (freq: number, rate: number, length: number, amplitude = 0.5): Int16Array => {
-  const out = new Int16Array(length)
-  for (let i = 0; i < length; i++) out[i] = Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * freq * i) / rate))
-  return out
-}
-
-const concat = (parts: ReadonlyArray<Int16Array>): Int16Array => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+import { binAmplitude, concat, rms, sine } from "./signal.js"
 
 /** Decimates `input` in blocks of the given sizes (cycled), then flushes. */
 const decimate = (input: Int16Array, blocks: ReadonlyArray<number>, decimator = Halfband.make()): Int16Array => {
@@ -30,23 +15,6 @@ const decimate = (input: Int16Array, blocks: ReadonlyArray<number>, decimator = 
   }
   parts.push(decimator.flush())
   return concat(parts)
-}
-
-const rms = (xs: Int16Array, from: number, to: number): number => {
-  let sum = 0
-  for (let i = from; i < to; i++) sum += xs[i]! * xs[i]!
-  return Math.sqrt(sum / (to - from))
-}
-
-/** Magnitude of the DFT bin at `freq` (Hz), normalised to a sine's amplitude. */
-const binAmplitude = (xs: Int16Array, rate: number, freq: number, from: number, to: number): number => {
-  let re = 0
-  let im = 0
-  for (let i = from; i < to; i++) {
-    re += xs[i]! * Math.cos((2 * Math.PI * freq * i) / rate)
-    im += xs[i]! * Math.sin((2 * Math.PI * freq * i) / rate)
-  }
-  return (2 * Math.hypot(re, im)) / (to - from)
 }
 
 // The filter's group delay (CENTRE input samples) is compensated inside the decimator: output k is

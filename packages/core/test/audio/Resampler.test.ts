@@ -3,22 +3,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as fc from "fast-check"
 import { Resampler } from "../../src/Resampler.js"
-
-const sine = (freq: number, rate: number, length: number, amplitude = 0.5): Int16Array => {
-  const out = new Int16Array(length)
-  for (let i = 0; i < length; i++) out[i] = Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * freq * i) / rate))
-  return out
-}
-
-const concat = (parts: ReadonlyArray<Int16Array>): Int16Array => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+import { binAmplitude, concat, rms, sine, snrDb } from "./signal.js"
 
 /** Resamples `input` fed in blocks of the given sizes (cycled), then flushes. */
 const resample = (inputRate: number, outputRate: number, input: Int16Array, blocks: ReadonlyArray<number>) =>
@@ -34,34 +19,6 @@ const resample = (inputRate: number, outputRate: number, input: Int16Array, bloc
     parts.push(stream.flush())
     return concat(parts)
   }).pipe(Effect.scoped)
-
-const rms = (xs: Int16Array, from: number, to: number): number => {
-  let sum = 0
-  for (let i = from; i < to; i++) sum += xs[i]! * xs[i]!
-  return Math.sqrt(sum / (to - from))
-}
-
-/** SNR (dB) of `actual` against `ideal` over [from, to). */
-const snrDb = (actual: Int16Array, ideal: Int16Array, from: number, to: number): number => {
-  let signal = 0
-  let noise = 0
-  for (let i = from; i < to; i++) {
-    signal += ideal[i]! * ideal[i]!
-    noise += (actual[i]! - ideal[i]!) ** 2
-  }
-  return 10 * Math.log10(signal / Math.max(noise, 1e-9))
-}
-
-/** Magnitude of the DFT bin at `freq` (Hz), normalised to a sine's amplitude. */
-const binAmplitude = (xs: Int16Array, rate: number, freq: number, from: number, to: number): number => {
-  let re = 0
-  let im = 0
-  for (let i = from; i < to; i++) {
-    re += xs[i]! * Math.cos((2 * Math.PI * freq * i) / rate)
-    im += xs[i]! * Math.sin((2 * Math.PI * freq * i) / rate)
-  }
-  return (2 * Math.hypot(re, im)) / (to - from)
-}
 
 const layers: ReadonlyArray<readonly [string, Layer.Layer<Resampler>, number, number, number]> = [
   // name, layer, minimum SNR (dB): 48 -> 24 kHz at 1 kHz, other rates at 440 Hz, other rates at 1 kHz
