@@ -36,134 +36,104 @@ export const layer = (options: Xai.Options = {}) =>
 export const audio100ms = AudioFrame.encodeBase64(new Int16Array(2400).fill(1000))
 
 let n = 0
-const eventId = () => `ev_${n++}`
+
+/** The scripted server sends one event (with a fresh event_id). */
+const serverSends = (event: { readonly type: string } & Record<string, unknown>) =>
+  MockServer.pipe(Effect.flatMap((s) => s.send({ ...event, event_id: `ev_${n++}` })))
 
 /** Server-side script helpers (plain JSON, as the wire carries it). */
 export const script = {
   responseCreated: (responseId: string, clientEventId?: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.created",
-        event_id: eventId(),
-        response: {
-          id: responseId,
-          object: "realtime.response",
-          status: "in_progress",
-          output: [],
-          ...(clientEventId !== undefined ? { metadata: { client_event_id: clientEventId } } : {})
-        }
-      })
-    )),
+    serverSends({
+      type: "response.created",
+      response: {
+        id: responseId,
+        object: "realtime.response",
+        status: "in_progress",
+        output: [],
+        ...(clientEventId !== undefined ? { metadata: { client_event_id: clientEventId } } : {})
+      }
+    }),
   messageAdded: (responseId: string, itemId: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.output_item.added",
-        event_id: eventId(),
-        response_id: responseId,
-        output_index: 0,
-        item: { id: itemId, object: "realtime.item", type: "message", status: "in_progress", role: "assistant", content: [] }
-      })
-    )),
+    serverSends({
+      type: "response.output_item.added",
+      response_id: responseId,
+      output_index: 0,
+      item: { id: itemId, object: "realtime.item", type: "message", status: "in_progress", role: "assistant", content: [] }
+    }),
   audioDelta: (responseId: string, itemId: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.output_audio.delta",
-        event_id: eventId(),
-        response_id: responseId,
-        item_id: itemId,
-        output_index: 0,
-        content_index: 0,
-        delta: audio100ms
-      })
-    )),
+    serverSends({
+      type: "response.output_audio.delta",
+      response_id: responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: audio100ms
+    }),
   transcriptDelta: (responseId: string, itemId: string, delta: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.output_audio_transcript.delta",
-        event_id: eventId(),
-        response_id: responseId,
-        item_id: itemId,
-        output_index: 0,
-        content_index: 0,
-        delta
-      })
-    )),
+    serverSends({
+      type: "response.output_audio_transcript.delta",
+      response_id: responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta
+    }),
   textDelta: (responseId: string, itemId: string, delta: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.text.delta",
-        event_id: eventId(),
-        response_id: responseId,
-        item_id: itemId,
-        output_index: 0,
-        content_index: 0,
-        delta
-      })
-    )),
+    serverSends({
+      type: "response.text.delta",
+      response_id: responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta
+    }),
   messageDone: (responseId: string, itemId: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.output_item.done",
-        event_id: eventId(),
-        response_id: responseId,
-        output_index: 0,
-        item: { id: itemId, object: "realtime.item", type: "message", status: "completed", role: "assistant", content: [] }
-      })
-    )),
+    serverSends({
+      type: "response.output_item.done",
+      response_id: responseId,
+      output_index: 0,
+      item: { id: itemId, object: "realtime.item", type: "message", status: "completed", role: "assistant", content: [] }
+    }),
   functionCallDone: (responseId: string, itemId: string, callId: string, name: string, args: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.output_item.done",
-        event_id: eventId(),
-        response_id: responseId,
-        output_index: 0,
-        item: { id: itemId, object: "realtime.item", type: "function_call", status: "completed", call_id: callId, name, arguments: args }
-      })
-    )),
+    serverSends({
+      type: "response.output_item.done",
+      response_id: responseId,
+      output_index: 0,
+      item: { id: itemId, object: "realtime.item", type: "function_call", status: "completed", call_id: callId, name, arguments: args }
+    }),
   responseDone: (responseId: string, status = "completed") =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "response.done",
-        event_id: eventId(),
-        response: {
-          id: responseId,
-          object: "realtime.response",
-          status,
-          output: [],
-          usage: {
-            total_tokens: 30,
-            input_tokens: 10,
-            output_tokens: 20,
-            input_token_details: { text_tokens: 4, audio_tokens: 6, cached_tokens: 0 },
-            output_token_details: { text_tokens: 5, audio_tokens: 15 }
-          }
+    serverSends({
+      type: "response.done",
+      response: {
+        id: responseId,
+        object: "realtime.response",
+        status,
+        output: [],
+        usage: {
+          total_tokens: 30,
+          input_tokens: 10,
+          output_tokens: 20,
+          input_token_details: { text_tokens: 4, audio_tokens: 6, cached_tokens: 0 },
+          output_token_details: { text_tokens: 5, audio_tokens: 15 }
         }
-      })
-    )),
+      }
+    }),
   itemAdded: (item: Record<string, unknown>, previousItemId: string | null) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({ type: "conversation.item.added", event_id: eventId(), previous_item_id: previousItemId, item })
-    )),
+    serverSends({ type: "conversation.item.added", previous_item_id: previousItemId, item }),
   itemDeleted: (itemId: string) =>
-    MockServer.pipe(Effect.flatMap((s) => s.send({ type: "conversation.item.deleted", event_id: eventId(), item_id: itemId }))),
+    serverSends({ type: "conversation.item.deleted", item_id: itemId }),
   transcriptionCompleted: (itemId: string, transcript: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({
-        type: "conversation.item.input_audio_transcription.completed",
-        event_id: eventId(),
-        item_id: itemId,
-        content_index: 0,
-        transcript
-      })
-    )),
+    serverSends({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: itemId,
+      content_index: 0,
+      transcript
+    }),
   speechStarted: (itemId: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({ type: "input_audio_buffer.speech_started", event_id: eventId(), audio_start_ms: 0, item_id: itemId })
-    )),
+    serverSends({ type: "input_audio_buffer.speech_started", audio_start_ms: 0, item_id: itemId }),
   error: (message: string, code?: string) =>
-    MockServer.pipe(Effect.flatMap((s) =>
-      s.send({ type: "error", event_id: eventId(), error: { type: "invalid_request_error", code, message } })
-    ))
+    serverSends({ type: "error", error: { type: "invalid_request_error", code, message } })
 }
 
 /** A user message item as the server announces it. */
