@@ -275,15 +275,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           Effect.flatMap((chunk) => {
             const batch = Array.from(chunk)
             let written = 0
-            const writeAll = Effect.suspend(() => {
-              const loop: Effect.Effect<void, ConnectionError> = Effect.suspend(() =>
-                written < batch.length
-                  ? Effect.zipRight(conn.send(Protocol.encodeClientEvent(batch[written]!)), Effect.sync(() => void written++)).pipe(
-                    Effect.zipRight(loop)
-                  )
-                  : Effect.void
-              )
-              return loop
+            const writeAll = Effect.gen(function*() {
+              while (written < batch.length) {
+                yield* conn.send(Protocol.encodeClientEvent(batch[written]!))
+                written++
+              }
             })
             return restore(writeAll).pipe(
               Effect.timeoutFail({
