@@ -109,8 +109,11 @@ export interface ToolUpdate {
  * @category models
  */
 export interface RealtimeSessionService {
-  /** Resamples to 24 kHz mono, cuts 100 ms chunks and sends them (`input_audio_buffer.append`). */
-  readonly pushAudio: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError>
+  /**
+   * Resamples to 24 kHz mono, cuts 100 ms chunks and sends them (`input_audio_buffer.append`). A frame
+   * that cannot be audio (rate, channel count or length) fails with `AudioFrameError`.
+   */
+  readonly pushAudio: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError | AudioFrame.AudioFrameError>
   /** Sends an image as a user message. */
   readonly pushVideo: (frame: VideoFrame) => Effect.Effect<void, FatalError>
   /** Sends what is buffered, then commits when more than 100 ms was pushed since the last commit or clear. */

@@ -30,6 +30,43 @@ interface Fmt {
   readonly audioFormat: number
   readonly numChannels: number
   readonly sampleRate: number
+  readonly blockAlign: number
+  readonly bitsPerSample: number
+  readonly subformat?: ReadonlyArray<number>
+}
+
+interface DataChunk {
+  readonly chunkSize: number
+  samples: Uint8Array
+}
+
+/** WAVE_FORMAT_EXTENSIBLE: the real format is the first field of the sub-format GUID. */
+const EXTENSIBLE = 0xfffe
+
+/** The format code, looking through WAVE_FORMAT_EXTENSIBLE. */
+const formatCode = (fmt: Fmt): number =>
+  fmt.audioFormat === EXTENSIBLE && fmt.subformat !== undefined && fmt.subformat.length > 0 ? fmt.subformat[0]! : fmt.audioFormat
+
+/**
+ * The sample bytes of PCM and float data, cut to whole sample frames: wavefile counts a RIFF pad
+ * byte (after an odd-sized chunk) as data, which would add a made-up last sample.
+ */
+const trimToBlocks = (fmt: Fmt, data: DataChunk): void => {
+  const code = formatCode(fmt)
+  if ((code !== 1 && code !== 3) || fmt.blockAlign <= 0) return
+  const usable = fmt.blockAlign * Math.floor(Math.min(data.chunkSize, data.samples.length) / fmt.blockAlign)
+  if (data.samples.length > usable) data.samples = data.samples.subarray(0, usable)
+}
+
+/** Little-endian IEEE floats (32 or 64 bit) to PCM16. */
+const floatBytesToPcm = (bytes: Uint8Array, bits: number): Int16Array => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const size = bits / 8
+  const out = new Float32Array(Math.floor(bytes.byteLength / size))
+  for (let i = 0; i < out.length; i++) {
+    out[i] = bits === 64 ? view.getFloat64(i * 8, true) : view.getFloat32(i * 4, true)
+  }
+  return AudioFrame.fromFloat32(out)
 }
 
 const ioError = (path: string, cause: unknown): WavError => {
@@ -58,8 +95,14 @@ export const fromBytes = (bytes: Uint8Array, path = "<bytes>"): Effect.Effect<Au
           message: `${path} is not a WAV file (${cause instanceof Error ? cause.message : String(cause)})`
         })
     })
+    const fmt = wav.fmt as Fmt
+    trimToBlocks(fmt, wav.data as DataChunk)
     const data = yield* Effect.try({
       try: () => {
+        // Extensible float files: wavefile only recognises format 3 itself.
+        if (fmt.audioFormat === EXTENSIBLE && formatCode(fmt) === 3 && (fmt.bitsPerSample === 32 || fmt.bitsPerSample === 64)) {
+          return floatBytesToPcm((wav.data as DataChunk).samples, fmt.bitsPerSample)
+        }
         const depth = wav.bitDepth
         if (depth === "32f" || depth === "64") {
           return AudioFrame.fromFloat32(wav.getSamples(true, Float32Array) as unknown as Float32Array)
@@ -77,9 +120,10 @@ export const fromBytes = (bytes: Uint8Array, path = "<bytes>"): Effect.Effect<Au
           message: `${path}: unsupported WAV encoding (${cause instanceof Error ? cause.message : String(cause)})`
         })
     })
-    const fmt = wav.fmt as Fmt
+    // Read the format again: converting the bit depth rebuilds wavefile's chunks.
+    const { numChannels, sampleRate } = wav.fmt as Fmt
     return yield* Effect.mapError(
-      AudioFrame.make(data, fmt.sampleRate, fmt.numChannels),
+      AudioFrame.make(data, sampleRate, numChannels),
       (e) => new WavError({ path, reason: "InvalidAudio", message: `${path}: ${e.message}` })
     )
   })
@@ -132,7 +176,6 @@ const concatFrames = (
     }
     total += frame.data.length
   }
-  if (frames.length === 1) return Effect.succeed(frames[0]!)
   const data = new Int16Array(total)
   let offset = 0
   for (const frame of frames) {

@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
@@ -983,9 +984,14 @@ export const make = (
     }
 
     const pushAudio = (frame: AudioFrame.AudioFrame) =>
-      guarded(audioLock.withPermits(1)(
-        audioInput.push(frame).pipe(Effect.flatMap((chunks) => Effect.forEach(chunks, appendChunk, { discard: true })))
-      ))
+      guarded(Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
+        // A frame that cannot be audio is refused with a typed error before it touches the pipeline.
+        const valid = AudioFrame.validate(frame.data, frame.sampleRate, frame.channels)
+        if (Either.isLeft(valid)) return Effect.fail(valid.left)
+        return audioLock.withPermits(1)(
+          audioInput.push(frame).pipe(Effect.flatMap((chunks) => Effect.forEach(chunks, appendChunk, { discard: true })))
+        )
+      }))
 
     const commitAudio = guarded(audioLock.withPermits(1)(Effect.gen(function*() {
       const rest = yield* audioInput.flush

@@ -38,6 +38,7 @@ interface WsState {
   status: number | undefined
   lastError: unknown
   ended: boolean
+  ws: WebSocket | undefined
 }
 
 const acquireWs = (request: TransportRequest, state: WsState) =>
@@ -48,6 +49,7 @@ const acquireWs = (request: TransportRequest, state: WsState) =>
         for (const [name, value] of Object.entries(request.headers)) headers[name] = reveal(value)
         const protocols = request.protocols.map(reveal)
         const ws = new WebSocket(request.url, protocols, { headers })
+        state.ws = ws
         // A permanent listener: `ws` throws on an 'error' event nobody listens to.
         ws.on("error", (error) => {
           state.lastError = error
@@ -120,6 +122,18 @@ const lostFailure = (error: Socket.SocketError, state: WsState): ConnectionError
       retryable: true
     })
 
+/** A code a client may send: 1000 or the application range 3000-4999 (anything else becomes 1000). */
+const closeCodeFor = (code: number | undefined): number =>
+  code !== undefined && Number.isInteger(code) && (code === 1000 || (code >= 3000 && code <= 4999)) ? code : 1000
+
+/** A close reason fits in 123 UTF-8 bytes (the rest of a 125-byte control frame is the code). */
+const closeReasonFor = (reason: string | undefined): string | undefined => {
+  if (reason === undefined) return undefined
+  let out = reason
+  while (Buffer.byteLength(out, "utf8") > 123) out = out.slice(0, -1)
+  return out
+}
+
 const closedError = new ConnectionError({ message: "WebSocket connection is closed", retryable: true })
 
 /**
@@ -132,7 +146,7 @@ export const open = (
   options: OpenOptions
 ): Effect.Effect<TransportConnection, ConnectionError | AuthenticationError, Scope.Scope> =>
   Effect.gen(function*() {
-    const state: WsState = { status: undefined, lastError: undefined, ended: false }
+    const state: WsState = { status: undefined, lastError: undefined, ended: false, ws: undefined }
     const inbox = yield* Mailbox.make<string, ConnectionError>()
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
@@ -178,14 +192,26 @@ export const open = (
 
     yield* Effect.raceFirst(Deferred.await(opened), Deferred.await(failedToOpen))
 
+    // Once the peer's close frame arrived ws is CLOSING and drops what it is given without a word:
+    // only an OPEN socket takes a frame, so a send either reaches it or fails.
     const send = (text: string): Effect.Effect<void, ConnectionError> =>
-      Effect.suspend(() => state.ended ? Effect.fail(closedError) : Effect.mapError(write(text), () => closedError))
+      Effect.suspend(() =>
+        state.ended || state.ws?.readyState !== WebSocket.OPEN
+          ? Effect.fail(closedError)
+          : Effect.mapError(write(text), () => closedError)
+      )
 
     const close = (code?: number, reason?: string): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (state.ended) return Effect.void
+      Effect.sync(() => {
+        if (state.ended) return
         state.ended = true
-        return Effect.ignore(write(new Socket.CloseEvent(code ?? 1000, reason)))
+        const ws = state.ws
+        if (ws === undefined) return
+        try {
+          ws.close(closeCodeFor(code), closeReasonFor(reason))
+        } catch {
+          ws.terminate()
+        }
       })
 
     return {
