@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Transport, type TransportRequest } from "@realtime-fx/core/Transport"
+import * as Cause from "effect/Cause"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -200,5 +203,24 @@ describe("Wav review", () => {
         assert.fail(`write succeeded; read of the same file: ${back._tag === "Left" ? back.left.message : "ok"}`)
       }
       assert.strictEqual(written.left.reason, "InvalidAudio")
+    }))
+
+  // Was: a header value ws refuses (here a line break) made a retryable ConnectionError, so the
+  // supervisor retried a configuration error; the error must also not quote the secret.
+  it.effect("a request ws refuses is a non-retryable error that does not quote the header", () =>
+    Effect.gen(function*() {
+      const transport = yield* NodeTransport.make()
+      const exit = yield* Effect.exit(Effect.scoped(transport.open({
+        url: "ws://127.0.0.1:9/v1/realtime",
+        headers: { Authorization: Redacted.make("Bearer top-secret\nX-Injected: 1") },
+        protocols: []
+      })))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = Option.getOrThrow(Cause.failureOption(exit.cause))
+        assert.strictEqual(error._tag, "ConnectionError")
+        assert.isFalse(error._tag === "ConnectionError" && error.retryable)
+        assert.notInclude(error.message, "top-secret")
+      }
     }))
 })

@@ -39,6 +39,8 @@ interface WsState {
   lastError: unknown
   ended: boolean
   ws: WebSocket | undefined
+  /** The request itself was refused by `ws` (bad URL, header or subprotocol): retrying cannot help. */
+  invalidRequest: boolean
 }
 
 const acquireWs = (request: TransportRequest, state: WsState) =>
@@ -64,14 +66,22 @@ const acquireWs = (request: TransportRequest, state: WsState) =>
         })
         return ws as unknown as globalThis.WebSocket
       },
-      catch: (cause) => new Socket.SocketGenericError({ reason: "Open", cause })
+      catch: (cause) => {
+        state.invalidRequest = true
+        return new Socket.SocketGenericError({ reason: "Open", cause })
+      }
     }),
     (ws) =>
       Effect.sync(() => {
         state.ended = true
         const raw = ws as unknown as WebSocket
-        if (raw.readyState === WebSocket.OPEN) raw.close(1000)
-        else if (raw.readyState === WebSocket.CONNECTING) raw.terminate()
+        if (raw.readyState === WebSocket.OPEN) {
+          raw.close(1000)
+          // A peer that never answers the close frame would keep the TCP socket for ws's 30 s.
+          setTimeout(() => {
+            if (raw.readyState !== WebSocket.CLOSED) raw.terminate()
+          }, 2000).unref()
+        } else if (raw.readyState === WebSocket.CONNECTING) raw.terminate()
       })
   )
 
@@ -89,6 +99,15 @@ const openFailure = (
   }
   if (status !== undefined) {
     return new ConnectionError({ message: `WebSocket upgrade refused with HTTP ${status}`, retryable: true })
+  }
+  if (state.invalidRequest) {
+    return new ConnectionError({
+      // The cause may quote a header value (a secret): name only its kind.
+      message: `invalid WebSocket request (its URL, a header or a subprotocol was refused)${
+        error.cause instanceof Error ? `: ${error.cause.name}` : ""
+      }`,
+      retryable: false
+    })
   }
   switch (error.reason) {
     case "OpenTimeout":
@@ -146,7 +165,7 @@ export const open = (
   options: OpenOptions
 ): Effect.Effect<TransportConnection, ConnectionError | AuthenticationError, Scope.Scope> =>
   Effect.gen(function*() {
-    const state: WsState = { status: undefined, lastError: undefined, ended: false, ws: undefined }
+    const state: WsState = { status: undefined, lastError: undefined, ended: false, ws: undefined, invalidRequest: false }
     const inbox = yield* Mailbox.make<string, ConnectionError>()
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
