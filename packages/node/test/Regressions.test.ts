@@ -78,7 +78,7 @@ const rawServer = Effect.gen(function*() {
   return { url: `ws://127.0.0.1:${port}/v1/realtime`, peers }
 })
 
-describe("NodeTransport review", () => {
+describe("NodeTransport regressions", () => {
   // Rule (Transport.ts, `send`): "Fails with a retryable ConnectionError if the connection is gone";
   // DESIGN: "nothing is sent on a dead socket, nothing is silently dropped".
   // Was: once the server's close frame has arrived, `ws` is CLOSING; the Socket writer calls
@@ -152,7 +152,7 @@ const pcmFmt = (format: number, channels: number, rate: number, bits: number) =>
   return [...u16(format), ...u16(channels), ...u32(rate), ...u32(rate * block), ...u16(block), ...u16(bits)]
 }
 
-describe("Wav review", () => {
+describe("Wav regressions", () => {
   // Rule (RIFF): a chunk of odd size is followed by one pad byte that is NOT part of the chunk.
   // Was: Wav.ts fromBytes (Wav.ts:52-73) trusts wavefile, whose riff-file.js getSubChunkIndex_
   // ends chunkData at size+1 for odd sizes, so the pad byte becomes an extra sample: an 8-bit mono
@@ -207,7 +207,7 @@ describe("Wav review", () => {
 
   // Was: a header value ws refuses (here a line break) made a retryable ConnectionError, so the
   // supervisor retried a configuration error; the error must also not quote the secret.
-  it.effect("a request ws refuses is a non-retryable error that does not quote the header", () =>
+  it.effect("NodeTransport: a request ws refuses is a non-retryable error that does not quote the header", () =>
     Effect.gen(function*() {
       const transport = yield* NodeTransport.make()
       const exit = yield* Effect.exit(Effect.scoped(transport.open({
