@@ -73,6 +73,20 @@ export const withQuery = (
   return Either.right(`${head}${all.length > 0 ? `?${all.join("&")}` : ""}${parsed.hash}`)
 }
 
+/** Parses a URL whose scheme maps to a WebSocket one (`http` -> `ws`, `https` -> `wss`). */
+const parseWebSocketUrl = (url: string): Either.Either<{ readonly parsed: URL; readonly scheme: string }, string> => {
+  let parsed: URL
+  try {
+    parsed = new URL(url.trim())
+  } catch {
+    return Either.left("the URL cannot be parsed")
+  }
+  const scheme = schemes[parsed.protocol]
+  return scheme === undefined
+    ? Either.left(`unsupported URL scheme ${JSON.stringify(parsed.protocol)} (expected http, https, ws or wss)`)
+    : Either.right({ parsed, scheme })
+}
+
 /**
  * Builds a realtime WebSocket URL from a base URL: `http(s)` becomes `ws(s)`; a path that is empty,
  * `/v1`, `/openai` or `/openai/v1` gets `/realtime` appended, any other path is used as given
@@ -82,24 +96,14 @@ export const withQuery = (
  *
  * @internal
  */
-const buildOnce = (base: string, params: UrlParams): Either.Either<string, string> => {
-  let parsed: URL
-  try {
-    parsed = new URL(base.trim())
-  } catch {
-    return Either.left("the URL cannot be parsed")
-  }
-  const scheme = schemes[parsed.protocol]
-  if (scheme === undefined) {
-    return Either.left(`unsupported URL scheme ${JSON.stringify(parsed.protocol)} (expected http, https, ws or wss)`)
-  }
-  parsed.protocol = scheme
-  const path = parsed.pathname.replace(/\/+$/, "")
-  parsed.pathname = realtimeSuffixPaths.has(path) ? `${path}/realtime` : path
-
-  parsed.hash = ""
-  return withQuery(parsed.toString(), params)
-}
+const buildOnce = (base: string, params: UrlParams): Either.Either<string, string> =>
+  Either.flatMap(parseWebSocketUrl(base), ({ parsed, scheme }) => {
+    parsed.protocol = scheme
+    const path = parsed.pathname.replace(/\/+$/, "")
+    parsed.pathname = realtimeSuffixPaths.has(path) ? `${path}/realtime` : path
+    parsed.hash = ""
+    return withQuery(parsed.toString(), params)
+  })
 
 /**
  * Builds the realtime URL (see `buildOnce`), repeated until it no longer changes: URL parsers
@@ -124,16 +128,8 @@ export const build = (base: string, params: UrlParams = {}): Either.Either<strin
  *
  * @internal
  */
-export const override = (url: string): Either.Either<string, string> => {
-  let parsed: URL
-  try {
-    parsed = new URL(url.trim())
-  } catch {
-    return Either.left("the URL cannot be parsed")
-  }
-  const scheme = schemes[parsed.protocol]
-  if (scheme === undefined) {
-    return Either.left(`unsupported URL scheme ${JSON.stringify(parsed.protocol)} (expected http, https, ws or wss)`)
-  }
-  return Either.right(scheme === parsed.protocol ? url.trim() : `${scheme}${url.trim().slice(parsed.protocol.length)}`)
-}
+export const override = (url: string): Either.Either<string, string> =>
+  Either.map(parseWebSocketUrl(url), ({ parsed, scheme }) => {
+    const text = url.trim()
+    return scheme === parsed.protocol ? text : `${scheme}${text.slice(parsed.protocol.length)}`
+  })

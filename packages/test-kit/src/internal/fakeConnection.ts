@@ -19,6 +19,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type { WebSocket, WebSocketServer } from "ws"
+import * as Xai from "@realtime-fx/core/Xai"
 import type { FakeFaults, FakeRequest, FakeServerOptions } from "../FakeServer.js"
 import * as Audio from "./fakeAudio.js"
 import * as Vad from "./fakeVad.js"
@@ -52,14 +53,8 @@ export const DEFAULT_REPLY = "Hello! This is the fake realtime server. How can I
 /** Default transcript of a user audio turn. */
 export const DEFAULT_TRANSCRIPT = "Hello, can you hear me?"
 
-const DEFAULT_VAD = {
-  type: "server_vad",
-  threshold: 0.5,
-  prefix_padding_ms: 300,
-  silence_duration_ms: 200,
-  create_response: true,
-  interrupt_response: true
-}
+/** The server's turn detection until the client sets one: xAI's default. */
+const DEFAULT_VAD = Xai.defaultTurnDetection
 const CHUNK_SAMPLES = 2400 // 100 ms at 24 kHz
 const MAX_MANUAL_BUFFER_SAMPLES = Audio.msToSamples(10 * 60 * 1000)
 
