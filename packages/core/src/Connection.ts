@@ -158,7 +158,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
   Effect.gen(function*() {
     const transport = yield* Transport
     const outbox = yield* Queue.unbounded<Protocol.ClientEvent>()
-    // An event taken from the Outbox whose write failed: sent first on the next connection.
+    // Events taken from the Outbox whose write did not finish: written first on the next connection.
     const unsent = yield* Ref.make<ReadonlyArray<Protocol.ClientEvent>>([])
     const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
     const sink: ConnectionSink = config.sink ?? { offerAll: (events) => mailbox.offerAll(events), fail: (error) => mailbox.fail(error) }
@@ -167,13 +167,25 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     const recycleRequests = yield* Queue.sliding<void>(1)
     const delays = retryDelays(config.retry)
 
-    const write = (conn: TransportConnection, event: Protocol.ClientEvent) =>
-      conn.send(Protocol.encodeClientEvent(event)).pipe(
+    /**
+     * Writes events in order under one write timeout. With `keep`, what a failed or interrupted
+     * batch did not finish goes back to be written first on the next connection.
+     */
+    const writeBatch = (conn: TransportConnection, batch: ReadonlyArray<Protocol.ClientEvent>, keep: boolean) => {
+      let written = 0
+      return Effect.gen(function*() {
+        while (written < batch.length) {
+          yield* conn.send(Protocol.encodeClientEvent(batch[written]!))
+          written++
+        }
+      }).pipe(
         Effect.timeoutFail({
           duration: writeTimeout(config.retry),
           onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
-        })
+        }),
+        Effect.onExit((exit) => keep && Exit.isFailure(exit) ? Ref.set(unsent, batch.slice(written)) : Effect.void)
       )
+    }
 
     /** Opens one connection in its own scope, bounded by the connect timeout. */
     const openOnce = Effect.gen(function*() {
@@ -264,31 +276,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         }
       })
 
-    /**
-     * Writes the Outbox for as long as the connection lives, a batch at a time: everything queued
-     * is taken at once and written in order under one write timeout. Whatever a failed or timed-out
-     * batch did not finish goes back (first) for the next connection.
-     */
+    /** Writes the Outbox for as long as the connection lives, everything queued at a time. */
     const writer = (conn: TransportConnection): Effect.Effect<Outcome> =>
       Effect.uninterruptibleMask((restore) =>
         restore(Queue.takeBetween(outbox, 1, Number.MAX_SAFE_INTEGER)).pipe(
-          Effect.flatMap((chunk) => {
-            const batch = Array.from(chunk)
-            let written = 0
-            const writeAll = Effect.gen(function*() {
-              while (written < batch.length) {
-                yield* conn.send(Protocol.encodeClientEvent(batch[written]!))
-                written++
-              }
-            })
-            return restore(writeAll).pipe(
-              Effect.timeoutFail({
-                duration: writeTimeout(config.retry),
-                onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
-              }),
-              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Ref.set(unsent, batch.slice(written)))
-            )
-          })
+          Effect.flatMap((chunk) => restore(writeBatch(conn, Array.from(chunk), true)))
         )
       ).pipe(
         Effect.forever,
@@ -303,16 +295,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     /** Replay, then what the last connection could not write, then the Outbox as it is now. */
     const prime = (conn: TransportConnection) =>
       Effect.gen(function*() {
-        for (const event of yield* config.replay) yield* write(conn, event)
-        for (const event of yield* Ref.get(unsent)) {
-          yield* write(conn, event)
-          yield* Ref.update(unsent, (rest) => rest.slice(1))
-        }
-        const queued = yield* Queue.takeAll(outbox)
-        const list = Array.from(queued)
-        for (let i = 0; i < list.length; i++) {
-          yield* write(conn, list[i]!).pipe(Effect.tapError(() => Ref.set(unsent, list.slice(i))))
-        }
+        yield* writeBatch(conn, yield* config.replay, false)
+        const left = yield* Ref.getAndSet(unsent, [])
+        yield* writeBatch(conn, [...left, ...(yield* Queue.takeAll(outbox))], true)
       })
 
     const runOnce = (conn: TransportConnection, connection: number): Effect.Effect<Outcome> =>
