@@ -4,8 +4,8 @@ import * as fs from "node:fs"
 import type { ProtocolError } from "../../src/Errors.js"
 import * as Protocol from "../../src/Protocol.js"
 
-// shared/ sits beside the checkout: <checkout>/../shared
-const conformance = new URL("../../../../../shared/conformance/", import.meta.url)
+// The published payloads, copied into the repository (see fixtures/conformance/README.md).
+const conformance = new URL("../fixtures/conformance/", import.meta.url)
 const readJsonl = (name: string): Array<Example> =>
   fs.readFileSync(new URL(name, conformance), "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l))
 

@@ -128,7 +128,7 @@ describe("properties: the compiled fast path agrees with the Schema decoder", ()
   })
 
   it("on the published examples, including mistakes and stubs", () => {
-    const url = new URL("../../../../../shared/conformance/openai_examples.jsonl", import.meta.url)
+    const url = new URL("../fixtures/conformance/openai_examples.jsonl", import.meta.url)
     for (const line of fs.readFileSync(url, "utf8").split("\n").filter((l) => l.trim() !== "")) {
       same(JSON.parse(line).event)
     }
