@@ -238,7 +238,7 @@ const longestCommonSubsequence = (a: ReadonlyArray<string>, b: ReadonlyArray<str
  * The minimal diff from `remote` to `wanted`: items kept in the same relative order stay; the rest
  * are removed and created; a kept item whose content changed is removed and created again (an
  * update), except when the remote copy is empty (audio or images are not synced down, so an empty
- * remote item is left alone).
+ * remote item is left alone, and never removed even when `wanted` leaves it out).
  *
  * @since 0.1.0
  * @category diff
@@ -252,7 +252,12 @@ export const diff = (remote: ChatContext, wanted: ChatContext): ChatDiff => {
     const after = wanted.items.find((i) => i.id === id)!
     if (isEmpty(before) || itemEquals(before, after)) unchanged.add(id)
   }
-  const toRemove = remote.items.filter((i) => !unchanged.has(i.id)).map((i) => i.id)
+  // A remote item whose content is empty (audio or images are not synced down) is never deleted:
+  // the caller cannot have meant to drop what it never saw.
+  const wantedIds = new Set(wanted.items.map((i) => i.id))
+  const toRemove = remote.items
+    .filter((i) => !unchanged.has(i.id) && !(isEmpty(i) && !wantedIds.has(i.id)))
+    .map((i) => i.id)
   const toCreate: Array<{ previousId: string | null; item: ChatItem }> = []
   let previousId: string | null = null
   for (const item of wanted.items) {

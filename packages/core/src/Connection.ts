@@ -5,18 +5,25 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { AuthenticationError, ConnectionError, type FatalError, ProtocolError, ServerError } from "./Errors.js"
+import {
+  AuthenticationError,
+  ConnectionError,
+  type FatalError,
+  ProtocolError,
+  ServerError,
+  SessionClosedError
+} from "./Errors.js"
 import * as Protocol from "./Protocol.js"
 import { Transport, type TransportConnection, type TransportRequest } from "./Transport.js"
 
@@ -50,6 +57,8 @@ export interface ConnectionConfig {
   readonly awaitIdle: Effect.Effect<void>
   /** Server errors that mean "this session expired": reconnect with replay at once. */
   readonly isRecycleError?: (error: { readonly type?: string | undefined; readonly code?: string | undefined }) => boolean
+  /** Server error codes that end the session (default `fatalErrorCodes`). */
+  readonly fatalErrorCodes?: ReadonlySet<string> | undefined
   /**
    * Where the events go. By default they fill the connection's own mailbox, read through `events`;
    * a consumer that already owns a queue (the session) passes it here and saves a hop per frame.
@@ -86,8 +95,11 @@ export type ConnectionEvent =
   | { readonly _tag: "Malformed"; readonly error: ProtocolError }
   | {
     readonly _tag: "Disconnected"
-    /** Why the connection ended (undefined when it was recycled on purpose). */
-    readonly error: ConnectionError | ServerError | undefined
+    /**
+     * Why the connection ended (undefined when it was recycled on purpose). A fatal error (a fatal
+     * server code, a refused key, retries exhausted) is followed by the end of the events.
+     */
+    readonly error: FatalError | undefined
   }
 
 /**
@@ -102,7 +114,12 @@ export interface Connection {
    * connection, so it is sent exactly once, in order, whatever happens to connections meanwhile.
    * Fails with the fatal error once the connection has given up.
    */
-  readonly send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>
+  readonly send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError | ProtocolError>
+  /**
+   * The same as `send`, synchronously (for a caller that is itself running synchronous code, like the
+   * session's dispatcher): returns the error instead of failing, `undefined` once queued.
+   */
+  readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
   /**
    * Every connection event, for one consumer; fails with the fatal error that ended it. Empty when
    * the config names a `sink`.
@@ -139,6 +156,33 @@ export const retryDelays = (options: RetryOptions): ReadonlyArray<Duration.Durat
 const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
   delays.length === 0 ? Schedule.stop : Schedule.fromDelays(delays[0]!, ...delays.slice(1))
 
+/** Encodes a client event without throwing: a value the schema refuses is a `ProtocolError`. */
+const encode = (event: Protocol.ClientEvent): Either.Either<string, ProtocolError> => {
+  try {
+    return Either.right(Protocol.encodeClientEvent(event))
+  } catch (error) {
+    return Either.left(
+      new ProtocolError({
+        message: `cannot encode client event: ${String((error as { message?: unknown })?.message ?? error).slice(0, 300)}`,
+        eventType: typeof event?.type === "string" ? event.type.slice(0, 100) : undefined
+      })
+    )
+  }
+}
+
+/**
+ * The error that ends a session when one of its fibers dies: `SessionClosedError` with the defect
+ * described (capped).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const defectError = (where: string, cause: Cause.Cause<unknown>): SessionClosedError =>
+  new SessionClosedError({
+    message: `${where} failed unexpectedly: the session is closed`,
+    defect: Cause.pretty(cause).slice(0, 2000)
+  })
+
 type Outcome =
   | { readonly _tag: "Dropped"; readonly error: ConnectionError }
   | { readonly _tag: "Recycle" }
@@ -157,12 +201,13 @@ const writeTimeout = (options: RetryOptions) => options.timeout
 export const make = (config: ConnectionConfig): Effect.Effect<Connection, never, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
-    const outbox = yield* Queue.unbounded<Protocol.ClientEvent>()
+    // Encoded client events: a frame that cannot be encoded is refused to its sender, never queued.
+    const outbox = yield* Queue.unbounded<string>()
     // Events taken from the Outbox whose write did not finish: written first on the next connection.
-    const unsent = yield* Ref.make<ReadonlyArray<Protocol.ClientEvent>>([])
+    const unsent = yield* Ref.make<ReadonlyArray<string>>([])
     const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
     const sink: ConnectionSink = config.sink ?? { offerAll: (events) => mailbox.offerAll(events), fail: (error) => mailbox.fail(error) }
-    const fatal = yield* Ref.make<Option.Option<FatalError>>(Option.none())
+    let gaveUp: FatalError | undefined
     const attempts = yield* Ref.make(0)
     const recycleRequests = yield* Queue.sliding<void>(1)
     const delays = retryDelays(config.retry)
@@ -171,11 +216,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
      * Writes events in order under one write timeout. With `keep`, what a failed or interrupted
      * batch did not finish goes back to be written first on the next connection.
      */
-    const writeBatch = (conn: TransportConnection, batch: ReadonlyArray<Protocol.ClientEvent>, keep: boolean) => {
+    const writeBatch = (conn: TransportConnection, batch: ReadonlyArray<string>, keep: boolean) => {
       let written = 0
       return Effect.gen(function*() {
         while (written < batch.length) {
-          yield* conn.send(Protocol.encodeClientEvent(batch[written]!))
+          yield* conn.send(batch[written]!)
           written++
         }
       }).pipe(
@@ -227,7 +272,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     ): Outcome | undefined => {
       if (Protocol.isUnknownServerEvent(event) || event.type !== "error") return undefined
       const detail = event.error
-      if (detail.code !== undefined && detail.code !== null && fatalErrorCodes.has(detail.code)) {
+      if (detail.code !== undefined && detail.code !== null && (config.fatalErrorCodes ?? fatalErrorCodes).has(detail.code)) {
         const error = detail.code === "invalid_api_key"
           ? new AuthenticationError({ message: detail.message ?? "invalid API key" })
           : new ServerError({
@@ -295,7 +340,13 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     /** Replay, then what the last connection could not write, then the Outbox as it is now. */
     const prime = (conn: TransportConnection) =>
       Effect.gen(function*() {
-        yield* writeBatch(conn, yield* config.replay, false)
+        const replayed: Array<string> = []
+        for (const event of yield* config.replay) {
+          const encoded = encode(event)
+          if (Either.isRight(encoded)) replayed.push(encoded.right)
+          else yield* sink.offerAll([{ _tag: "Malformed", error: encoded.left }])
+        }
+        yield* writeBatch(conn, replayed, false)
         const left = yield* Ref.getAndSet(unsent, [])
         yield* writeBatch(conn, [...left, ...(yield* Queue.takeAll(outbox))], true)
       })
@@ -305,11 +356,24 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         const primed = yield* Effect.either(prime(conn))
         if (Either.isLeft(primed)) return { _tag: "Dropped", error: primed.left } as const
         yield* sink.offerAll([{ _tag: "Connected", connection, reconnected: connection > 1 }])
-        return yield* Effect.raceAll([reader(conn), writer(conn), recycler])
+        return yield* Effect.raceAll([
+          guard("the connection reader", reader(conn)),
+          guard("the connection writer", writer(conn)),
+          guard("the connection recycler", recycler)
+        ])
       })
 
+    /** A participant that dies becomes a fatal outcome: the race must never wait on a dead fiber. */
+    const guard = (where: string, effect: Effect.Effect<Outcome>): Effect.Effect<Outcome> =>
+      Effect.catchAllDefect(effect, (defect) =>
+        Effect.succeed<Outcome>({ _tag: "Fatal", error: defectError(where, Cause.die(defect)) })
+      )
+
     const giveUp = (error: FatalError) =>
-      Ref.set(fatal, Option.some(error)).pipe(Effect.zipRight(sink.fail(error)))
+      Effect.suspend(() => {
+        gaveUp = error
+        return sink.fail(error)
+      })
 
     const supervise = Effect.gen(function*() {
       let connection = 0
@@ -322,7 +386,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         const outcome = yield* runOnce(conn, connection).pipe(Effect.ensuring(Scope.close(scope, Exit.void)))
         switch (outcome._tag) {
           case "Fatal":
-            yield* sink.offerAll([{ _tag: "Disconnected", error: undefined }])
+            yield* sink.offerAll([{ _tag: "Disconnected", error: outcome.error }])
             return yield* giveUp(outcome.error)
           case "Recycle":
             afterDrop = false
@@ -336,17 +400,29 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       }
     })
 
-    yield* Effect.forkScoped(supervise)
+    // A defect anywhere in the supervisor ends the connection with a typed error, never silently.
+    yield* Effect.forkScoped(supervise.pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.void : giveUp(defectError("the connection supervisor", cause))
+      )
+    ))
     yield* Effect.addFinalizer(() => Effect.zipRight(mailbox.end, Queue.shutdown(outbox)))
+
+    const unsafeSend = (event: Protocol.ClientEvent): FatalError | ProtocolError | undefined => {
+      if (gaveUp !== undefined) return gaveUp
+      const encoded = encode(event)
+      if (Either.isLeft(encoded)) return encoded.left
+      Queue.unsafeOffer(outbox, encoded.right)
+      return undefined
+    }
 
     return {
       send: (event) =>
-        Ref.get(fatal).pipe(
-          Effect.flatMap(Option.match({
-            onNone: () => Queue.offer(outbox, event).pipe(Effect.asVoid),
-            onSome: Effect.fail
-          }))
-        ),
+        Effect.suspend(() => {
+          const error = unsafeSend(event)
+          return error === undefined ? Effect.void : Effect.fail(error)
+        }),
+      unsafeSend,
       events: Mailbox.toStream(mailbox),
       recycle: Queue.offer(recycleRequests, undefined).pipe(Effect.asVoid),
       attempts: Ref.get(attempts)

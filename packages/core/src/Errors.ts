@@ -89,7 +89,9 @@ export class ResponseFailedError extends Schema.TaggedError<ResponseFailedError>
  * @category errors
  */
 export class SessionClosedError extends Schema.TaggedError<SessionClosedError>()("SessionClosedError", {
-  message: Schema.String
+  message: Schema.String,
+  /** When a fault ended the session (a fiber died, a transition threw): what happened, capped. */
+  defect: Schema.optional(Schema.String)
 }) {}
 
 /**
@@ -109,3 +111,15 @@ export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()
  * @category errors
  */
 export type FatalError = ConnectionError | AuthenticationError | ServerError | SessionClosedError
+
+/**
+ * `sendToolOutput` named a call the session is not waiting for (unknown, already answered, or a
+ * server-side tool's call).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class UnknownCallError extends Schema.TaggedError<UnknownCallError>()("UnknownCallError", {
+  message: Schema.String,
+  callId: Schema.String
+}) {}

@@ -24,6 +24,7 @@ import type {
 } from "./protocol/Session.js"
 import {
   type ConnOptionsInput,
+  type Dialect,
   RealtimeModel,
   type RealtimeModelOptions,
   type RealtimeModelService,
@@ -159,6 +160,25 @@ export interface Options {
   readonly connOptions?: ConnOptionsInput | undefined
 }
 
+/**
+ * OpenAI's and Azure's server as the protocol describes it: one final transcript per item, explicit
+ * delete ids, every response ends with `response.done`, `null` previous ids mean the head;
+ * `session_expired` asks for a reconnect; conversations are not resumable.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dialect: Dialect = {
+  inputTranscripts: "final",
+  emptyDeleteId: "ignore",
+  dropsUnspokenResponses: false,
+  nullPreviousItemId: "head",
+  serverToolNames: new Set(),
+  fatalErrorCodes: new Set(["insufficient_quota", "invalid_api_key", "account_deactivated", "billing_hard_limit_reached"]),
+  isRecycleError: (error) => error.code === "session_expired" || error.type === "session_expired",
+  resumesConversations: false
+}
+
 const missingOpenAIKey = "OpenAI API key missing: set the OPENAI_API_KEY environment variable or pass `apiKey`"
 const missingAzureKey =
   "Azure OpenAI credential missing: set the AZURE_OPENAI_API_KEY environment variable or pass `azure.apiKey` (or `azure.entraToken`)"
@@ -263,7 +283,9 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       tools: options.tools ?? [],
       request,
       sessionConfig: (partial) => Provider.sessionConfig(shape, partial),
-      isRecycleError: (error) => error.code === "session_expired" || error.type === "session_expired"
+      isRecycleError: dialect.isRecycleError,
+      dialect,
+      resolveUpdate: (update) => Provider.resolveUpdate(update, { speed: [0.25, 1.5], normalizeVoice: (v) => v, reasoning: false })
     })
   })
 

@@ -6,6 +6,8 @@
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
+import type * as Either from "effect/Either"
+import type { ConfigurationError } from "./Errors.js"
 import type { InputAudioTranscription, NoiseReduction, SessionConfig, ToolChoice, Tracing, TurnDetection } from "./protocol/Session.js"
 import type * as Tool from "./Tool.js"
 import type { TransportRequest } from "./Transport.js"
@@ -87,6 +89,68 @@ export interface RealtimeModelOptions {
 }
 
 /**
+ * How a provider's server differs from the protocol's letter: data the session engine reads instead
+ * of branching on the provider. Declared by `Xai` and `OpenAI`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Dialect {
+  /**
+   * How input transcripts arrive: `"final"`, one `...transcription.completed` per item is the final
+   * transcript; `"revised"` (xAI), completions are revisions: each is reported as non-final, the last
+   * is held and reported once as final when the reply first speaks, when speech starts for another
+   * item, on reconnect or on close.
+   */
+  readonly inputTranscripts: "final" | "revised"
+  /** What a `conversation.item.deleted` with an empty `item_id` acknowledges (xAI: the oldest pending delete). */
+  readonly emptyDeleteId: "oldestPendingDelete" | "ignore"
+  /**
+   * Whether the server drops a response that has not spoken yet when it is interrupted, replaced by a
+   * new response, or talked over (speech starts), without a `response.done` (xAI). Such a response is
+   * discarded at once; otherwise it stays current until its `response.done`.
+   */
+  readonly dropsUnspokenResponses: boolean
+  /** Where a `conversation.item.added` with `previous_item_id: null` goes: the head (OpenAI) or after the last item (xAI). */
+  readonly nullPreviousItemId: "head" | "tail"
+  /** Function names that the server runs itself (built-in server tools): the client never answers them. */
+  readonly serverToolNames: ReadonlySet<string>
+  /** Server `error` codes that retrying cannot fix: they end the session. */
+  readonly fatalErrorCodes: ReadonlySet<string>
+  /** Server errors that mean "this session expired": reconnect with replay at once (xAI `max_duration`). */
+  readonly isRecycleError: (
+    error: { readonly type?: string | undefined; readonly code?: string | undefined }
+  ) => boolean
+  /**
+   * Whether a reconnect may resume the server's conversation by the id `conversation.created` gave
+   * (xAI `?conversation_id=`) instead of re-sending the chat history. When the server answers with
+   * another conversation id, the session falls back to the replay.
+   */
+  readonly resumesConversations: boolean
+}
+
+/**
+ * The options that may change mid-session (`RealtimeSession.updateOptions`). The model, credentials,
+ * URL and connection options are fixed for a session's life.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface UpdatableOptions {
+  readonly voice?: string | undefined
+  readonly instructions?: string | undefined
+  readonly modalities?: ReadonlyArray<"text" | "audio"> | undefined
+  readonly turnDetection?: TurnDetection | null | undefined
+  readonly inputAudioTranscription?: InputAudioTranscription | null | undefined
+  readonly inputAudioNoiseReduction?: NoiseReduction | null | undefined
+  readonly speed?: number | undefined
+  readonly reasoning?: { readonly effort: "high" | "none" } | undefined
+  readonly toolChoice?: ToolChoice | undefined
+  readonly maxOutputTokens?: number | "inf" | undefined
+  readonly tracing?: Tracing | undefined
+}
+
+/**
  * What a provider gives the session engine.
  *
  * @since 0.1.0
@@ -104,6 +168,13 @@ export interface RealtimeModelService {
   readonly isRecycleError: (
     error: { readonly type?: string | undefined; readonly code?: string | undefined }
   ) => boolean
+  /** How this provider's server differs from the protocol's letter. */
+  readonly dialect: Dialect
+  /**
+   * Validates and normalises options given to `updateOptions`, as the provider's layer does; options
+   * that cannot change mid-session (model, credentials, URL, ...) are refused.
+   */
+  readonly resolveUpdate: (options: UpdatableOptions) => Either.Either<Partial<RealtimeModelOptions>, ConfigurationError>
 }
 
 /**

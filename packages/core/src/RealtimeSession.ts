@@ -13,17 +13,20 @@ import type * as AudioFrame from "./AudioFrame.js"
 import type * as ChatContext from "./ChatContext.js"
 import type {
   AuthenticationError,
+  ConfigurationError,
   ConnectionError,
   FatalError,
   ProtocolError,
   ResponseFailedError,
   ServerError,
-  TimeoutError
+  SessionClosedError,
+  TimeoutError,
+  UnknownCallError
 } from "./Errors.js"
 import type * as Generation from "./Generation.js"
 import * as internal from "./internal/session.js"
 import type * as Protocol from "./Protocol.js"
-import type { RealtimeModel, RealtimeModelOptions } from "./RealtimeModel.js"
+import type { RealtimeModel, UpdatableOptions } from "./RealtimeModel.js"
 import type { Resampler } from "./Resampler.js"
 import type * as Tool from "./Tool.js"
 import type { Transport } from "./Transport.js"
@@ -46,7 +49,14 @@ export interface VideoFrame {
  */
 export type SessionErrorEvent = {
   readonly _tag: "Error"
-  readonly error: ServerError | ResponseFailedError | ProtocolError | ConnectionError | AuthenticationError | TimeoutError
+  readonly error:
+    | ServerError
+    | ResponseFailedError
+    | ProtocolError
+    | ConnectionError
+    | AuthenticationError
+    | TimeoutError
+    | SessionClosedError
   readonly recoverable: boolean
 }
 
@@ -58,7 +68,8 @@ export type SessionErrorEvent = {
  */
 export type SessionEvent =
   | { readonly _tag: "Connected"; readonly connection: number }
-  | { readonly _tag: "Disconnected"; readonly error: ConnectionError | ServerError | undefined }
+  /** The connection ended: `error` says why (undefined for a planned recycle); a fatal error ends the session next. */
+  | { readonly _tag: "Disconnected"; readonly error: FatalError | undefined }
   | { readonly _tag: "Reconnected"; readonly connection: number }
   | { readonly _tag: "SpeechStarted"; readonly itemId: string | undefined; readonly audioStartMs: number | undefined }
   | {
@@ -140,22 +151,42 @@ export interface RealtimeSessionService {
   readonly updateChatContext: (ctx: ChatContext.ChatContext) => Effect.Effect<void, FatalError | TimeoutError>
   /** Replaces the tool set with the tools that can be expressed; reports the rest. */
   readonly updateTools: (tools: ReadonlyArray<Tool.Tool>) => Effect.Effect<ToolUpdate, FatalError>
-  /** Sends only the given options in a `session.update` (kept for replay). */
-  readonly updateOptions: (options: Partial<RealtimeModelOptions>) => Effect.Effect<void, FatalError>
+  /**
+   * Sends only the given options in a `session.update` (kept for replay), validated and normalised as
+   * the provider's layer does. Options that cannot change mid-session (the model, credentials, URL,
+   * connection options) fail with `ConfigurationError` and send nothing.
+   */
+  readonly updateOptions: (options: UpdatableOptions) => Effect.Effect<void, FatalError | ConfigurationError>
+  /**
+   * Manual tool execution (`toolExecution: "manual"`): answers a function call of a finished response
+   * with a `function_call_output`. Nothing else is sent: call `generateReply` for the model to go on.
+   * A call id the session is not waiting for fails with `UnknownCallError`.
+   */
+  readonly sendToolOutput: (callId: string, output: string) => Effect.Effect<void, FatalError | UnknownCallError>
   /** The mirror of the server's conversation. */
   readonly chatContext: Effect.Effect<ChatContext.ChatContext>
   /** The tools in force. */
   readonly tools: Effect.Effect<ReadonlyArray<Tool.Tool>>
-  /** Sends a raw client event (escape hatch). */
-  readonly sendEvent: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>
-  /** Session events from the moment the stream is run; ends when the session closes. */
-  readonly events: Stream.Stream<SessionEvent>
-  /** Every generation (server- and user-initiated) from the moment the stream is run. */
-  readonly generations: Stream.Stream<Generation.Generation>
-  /** Subscribes now (nothing after this call is missed) and gives the events as a stream. */
-  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent>, never, Scope.Scope>
-  /** Subscribes now (nothing after this call is missed) and gives the generations as a stream. */
-  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation>, never, Scope.Scope>
+  /**
+   * Sends a raw client event (escape hatch). An event that cannot be encoded fails with
+   * `ProtocolError` and nothing is sent; later events still go out.
+   */
+  readonly sendEvent: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError | ProtocolError>
+  /**
+   * Session events from the moment the stream is run. After the `Closed` event it ends, or fails
+   * with the error that ended the session when that was not a normal close (401, retries exhausted,
+   * a fatal server error, a fault).
+   */
+  readonly events: Stream.Stream<SessionEvent, FatalError>
+  /**
+   * Every generation (server- and user-initiated) from the moment the stream is run; ends when the
+   * session is closed, fails with the error that ended it otherwise.
+   */
+  readonly generations: Stream.Stream<Generation.Generation, FatalError>
+  /** Subscribes now (nothing after this call is missed) and gives the events as a stream (see `events`). */
+  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent, FatalError>, never, Scope.Scope>
+  /** Subscribes now (nothing after this call is missed) and gives the generations as a stream (see `generations`). */
+  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation, FatalError>, never, Scope.Scope>
   /** Completes when the session has ended, failing with the error that ended it. */
   readonly awaitClosed: Effect.Effect<never, FatalError>
 }
@@ -175,6 +206,12 @@ export interface SessionOptions {
   readonly toolTimeout?: Duration.DurationInput | undefined
   /** Also publish every raw server and client event on `events` (default false). */
   readonly debugEvents?: boolean | undefined
+  /**
+   * Who answers the model's function calls: `"auto"` (default), the session runs the tools and asks
+   * for a reply; `"manual"`, calls come out on each generation's `functionCalls` stream and the app
+   * answers with `sendToolOutput`.
+   */
+  readonly toolExecution?: "auto" | "manual" | undefined
 }
 
 /**

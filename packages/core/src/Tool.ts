@@ -432,8 +432,20 @@ export const builtInServerToolNames: ReadonlySet<string> = new Set([
 
 const isListed = (names: unknown, name: string): boolean => Array.isArray(names) && names.includes(name)
 
-const isServerSideName = (tools: ReadonlyArray<Tool>, name: string): boolean => {
-  if (builtInServerToolNames.has(name)) return true
+/**
+ * True for a function name that belongs to the server side: one of `builtIns` (a provider's built-in
+ * server tools), the name of a configured server tool, a name allowed by a configured MCP server, or
+ * any name when an MCP server has no allow-list.
+ *
+ * @since 0.2.0
+ * @category execution
+ */
+export const isServerSideName = (
+  tools: ReadonlyArray<Tool>,
+  name: string,
+  builtIns: ReadonlySet<string> = builtInServerToolNames
+): boolean => {
+  if (builtIns.has(name)) return true
   for (const tool of tools) {
     if (tool._tag !== "ServerTool") continue
     if (tool.name === name) return true
@@ -463,12 +475,13 @@ const isServerSideName = (tools: ReadonlyArray<Tool>, name: string): boolean => 
  */
 export const executeCall = (
   tools: ReadonlyArray<Tool>,
-  call: { readonly name: string; readonly arguments: string }
+  call: { readonly name: string; readonly arguments: string },
+  builtIns: ReadonlySet<string> = builtInServerToolNames
 ): Effect.Effect<Option.Option<string>> => {
   const tool = tools.find((candidate): candidate is FunctionTool =>
     candidate._tag === "FunctionTool" && candidate.name === call.name
   )
   if (tool !== undefined) return Effect.map(execute(tool, call.arguments), Option.some)
-  if (isServerSideName(tools, call.name)) return Effect.succeed(Option.none())
+  if (isServerSideName(tools, call.name, builtIns)) return Effect.succeed(Option.none())
   return Effect.succeed(Option.some(clip(`Unknown tool "${call.name}": no such tool is available`)))
 }

@@ -22,13 +22,14 @@ import * as Url from "./internal/url.js"
 import type { InputAudioTranscription, NoiseReduction, ServerVad } from "./protocol/Session.js"
 import {
   type ConnOptionsInput,
+  type Dialect,
   RealtimeModel,
   type RealtimeModelOptions,
   type RealtimeModelService,
   resolveConnOptions,
   userAgent
 } from "./RealtimeModel.js"
-import type * as Tool from "./Tool.js"
+import * as Tool from "./Tool.js"
 import type { TransportRequest } from "./Transport.js"
 
 /**
@@ -142,6 +143,25 @@ export interface Options {
   readonly connOptions?: ConnOptionsInput | undefined
 }
 
+/**
+ * How xAI's server differs from the protocol's letter: transcripts revised until the reply speaks,
+ * empty delete ids, unspoken responses dropped without `response.done`, `null` previous ids meaning
+ * "after the last item", built-in server tools, `max_duration` expiry, resumable conversations.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dialect: Dialect = {
+  inputTranscripts: "revised",
+  emptyDeleteId: "oldestPendingDelete",
+  dropsUnspokenResponses: true,
+  nullPreviousItemId: "tail",
+  serverToolNames: Tool.builtInServerToolNames,
+  fatalErrorCodes: new Set(["insufficient_quota", "invalid_api_key", "account_deactivated", "billing_hard_limit_reached"]),
+  isRecycleError: (error) => error.type === "max_duration" || error.code === "max_duration",
+  resumesConversations: true
+}
+
 const missingKeyMessage = "xAI API key missing: set the XAI_API_KEY environment variable or pass `apiKey` (or `clientSecret`)"
 
 const normalizeVoice = (voice: string): string => {
@@ -213,7 +233,9 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       tools: options.tools ?? [],
       request,
       sessionConfig: (partial) => Provider.sessionConfig("xai", partial),
-      isRecycleError: (error) => error.type === "max_duration" || error.code === "max_duration"
+      isRecycleError: dialect.isRecycleError,
+      dialect,
+      resolveUpdate: (update) => Provider.resolveUpdate(update, { speed: [0.7, 1.5], normalizeVoice, reasoning: true })
     })
   })
 

@@ -7,7 +7,7 @@
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import { ConfigurationError } from "../Errors.js"
-import type { RealtimeModelOptions } from "../RealtimeModel.js"
+import type { RealtimeModelOptions, UpdatableOptions } from "../RealtimeModel.js"
 import type { AudioFormat, SessionConfig } from "../protocol/Session.js"
 
 /** @internal */
@@ -125,3 +125,55 @@ export const checkRange = (
   value === undefined || (Number.isFinite(value) && value >= min && value <= max)
     ? Either.void
     : Either.left(configError(`${name} must be between ${min} and ${max}, got ${value}`))
+
+const updatableKeys: ReadonlySet<string> = new Set([
+  "voice",
+  "instructions",
+  "modalities",
+  "turnDetection",
+  "inputAudioTranscription",
+  "inputAudioNoiseReduction",
+  "speed",
+  "reasoning",
+  "toolChoice",
+  "maxOutputTokens",
+  "tracing"
+])
+
+/**
+ * Checks the options given to `updateOptions`: a key that cannot change mid-session (the model is in
+ * the URL; credentials and connection options belong to the connection) is refused by name, the
+ * speed is range-checked, the voice normalised; `undefined` values are left out.
+ *
+ * @internal
+ */
+export const resolveUpdate = (
+  options: UpdatableOptions,
+  rules: {
+    readonly speed: readonly [number, number]
+    readonly normalizeVoice: (voice: string) => string
+    readonly reasoning: boolean
+  }
+): Either.Either<Partial<RealtimeModelOptions>, ConfigurationError> => {
+  if (typeof options !== "object" || options === null) {
+    return Either.left(configError("updateOptions takes an object of options"))
+  }
+  const refused = Object.keys(options).filter((key) => !updatableKeys.has(key))
+  if (refused.length > 0) {
+    const names = refused.slice(0, 5).map((k) => `\`${k.slice(0, 40)}\``).join(", ")
+    return Either.left(configError(`${names} cannot change mid-session: open a new session with the new value`))
+  }
+  if (!rules.reasoning && options.reasoning !== undefined) {
+    return Either.left(configError("`reasoning` is not an option of this provider"))
+  }
+  const speed = checkRange("speed", options.speed, rules.speed[0], rules.speed[1])
+  if (Either.isLeft(speed)) return Either.left(speed.left)
+  if (options.voice !== undefined && (typeof options.voice !== "string" || options.voice.trim() === "")) {
+    return Either.left(configError("voice must be a non-empty string"))
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) out[key] = key === "voice" ? rules.normalizeVoice(value as string) : value
+  }
+  return Either.right(out as Partial<RealtimeModelOptions>)
+}

@@ -23,9 +23,10 @@ export const settle = Effect.gen(function*() {
 export const layer = (options: Xai.Options = {}) =>
   Layer.mergeAll(
     MockTransport.layer({
-      greeting: () => [
-        { type: "session.created", event_id: "ev_s", session: { id: "sess_1" } },
-        { type: "conversation.created", event_id: "ev_c", conversation: { id: "conv_1" } }
+      // A scripted server keeps no conversation: each connection is a new one (resuming falls back to the replay).
+      greeting: (connection) => [
+        { type: "session.created", event_id: "ev_s", session: { id: `sess_${connection}` } },
+        { type: "conversation.created", event_id: "ev_c", conversation: { id: `conv_${connection}` } }
       ]
     }),
     Xai.layer({ apiKey: Redacted.make("xai-test-key"), ...options }).pipe(Layer.orDie),

@@ -1,0 +1,335 @@
+/**
+ * The shell around the pure engine: it owns the one `SessionState`, runs `step` for every input and
+ * interprets the actions (sends, stream offers, waiters, timers, tool runs). `apply` is synchronous,
+ * so whichever fiber calls it (the connection reader, a caller's fiber, a timer) runs one whole
+ * transition without interleaving: the dispatcher is the only writer, with no fiber hop of its own.
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Mailbox from "effect/Mailbox"
+import * as AudioFrame from "../../AudioFrame.js"
+import { type FatalError, SessionClosedError, type TimeoutError } from "../../Errors.js"
+import * as Gen from "../../Generation.js"
+import type * as Protocol from "../../Protocol.js"
+import type * as RS from "../../RealtimeSession.js"
+import * as Replies from "./replies.js"
+import type { Action, Input, OpResult, Outcome, SessionState } from "./state.js"
+import { OUTPUT_RATE } from "./state.js"
+import { step } from "./step.js"
+
+interface MessageHandle {
+  readonly text: Mailbox.Mailbox<Gen.TextDelta, Gen.GenerationError>
+  readonly audio: Mailbox.Mailbox<AudioFrame.AudioFrame, Gen.GenerationError>
+  readonly modalities: Deferred.Deferred<Gen.Modalities, Gen.GenerationError>
+}
+
+/** A generation's streams and completion, as handed to consumers. */
+export interface GenerationHandle {
+  readonly generation: Gen.Generation
+  readonly messages: Mailbox.Mailbox<Gen.MessageGeneration, Gen.GenerationError>
+  readonly functionCalls: Mailbox.Mailbox<Gen.FunctionCall, Gen.GenerationError>
+  readonly done: Deferred.Deferred<Gen.ResponseSummary, Gen.GenerationError>
+  readonly itemIds: Set<string>
+}
+
+/** What the shell needs from the world around it. */
+export interface ShellEnv {
+  readonly now: () => number
+  readonly send: (event: Protocol.ClientEvent) => void
+  /** Forks a fiber into the session's scope (timers, tool runs, logging). */
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  readonly runTools: (
+    calls: ReadonlyArray<Gen.FunctionCall>
+  ) => Effect.Effect<ReadonlyArray<{ readonly call: Gen.FunctionCall; readonly output: string }>>
+  readonly recordMetrics: (metrics: Gen.GenerationMetrics) => void
+  /** Called once when the session ends (close the connection, stop fibers). */
+  readonly onShutdown: (error: FatalError, quiet: boolean) => void
+  /** Debug publishing of client events (`debugEvents`). */
+  readonly debug: boolean
+}
+
+/** The shell. */
+export interface Shell {
+  readonly apply: (input: Input) => void
+  readonly state: () => SessionState
+  readonly closed: Deferred.Deferred<never, FatalError>
+  readonly generation: (responseId: string) => GenerationHandle | undefined
+  readonly awaitReply: (replyId: string) => Deferred.Deferred<GenerationHandle, FatalError | TimeoutError>
+  readonly awaitOp: (opId: number) => Deferred.Deferred<unknown, unknown>
+  readonly nextOpId: () => number
+  readonly subscribeEvents: () => Mailbox.Mailbox<RS.SessionEvent, FatalError>
+  readonly subscribeGenerations: () => Mailbox.Mailbox<Gen.Generation, FatalError>
+  /** Forgets a subscriber's mailbox (either kind). */
+  readonly unsubscribe: (mailbox: object) => void
+  readonly emit: (event: RS.SessionEvent) => void
+  /** Idle changes: recycling waits for `true`. */
+  readonly idle: Effect.Latch
+}
+
+const sync = <A>(effect: Effect.Effect<A>): A => Effect.runSync(effect)
+
+/** Makes the shell around `initial`. */
+export const make = (initial: SessionState, env: ShellEnv): Shell => {
+  let state = initial
+  let running = false
+  let opIds = 0
+  const backlog: Array<Input> = []
+  const generations = new Map<string, GenerationHandle>()
+  const messages = new Map<string, MessageHandle>()
+  const replyWaiters = new Map<string, Deferred.Deferred<GenerationHandle, FatalError | TimeoutError>>()
+  const opWaiters = new Map<number, Deferred.Deferred<unknown, unknown>>()
+  const eventSubscribers = new Set<Mailbox.Mailbox<RS.SessionEvent, FatalError>>()
+  const generationSubscribers = new Set<Mailbox.Mailbox<Gen.Generation, FatalError>>()
+  const closed = sync(Deferred.make<never, FatalError>())
+  const idle = Effect.unsafeMakeLatch(true)
+  let ended: { readonly error: FatalError; readonly quiet: boolean } | undefined
+
+  const emit = (event: RS.SessionEvent) => {
+    for (const mailbox of eventSubscribers) mailbox.unsafeOffer(event)
+  }
+
+  const openGeneration = (responseId: string, userInitiated: boolean) => {
+    const messagesBox = sync(Mailbox.make<Gen.MessageGeneration, Gen.GenerationError>())
+    const functionCalls = sync(Mailbox.make<Gen.FunctionCall, Gen.GenerationError>())
+    const done = sync(Deferred.make<Gen.ResponseSummary, Gen.GenerationError>())
+    const handle: GenerationHandle = {
+      messages: messagesBox,
+      functionCalls,
+      done,
+      itemIds: new Set(),
+      generation: {
+        responseId,
+        userInitiated,
+        messages: Mailbox.toStream(messagesBox),
+        functionCalls: Mailbox.toStream(functionCalls),
+        done: Deferred.await(done)
+      }
+    }
+    generations.set(responseId, handle)
+    for (const mailbox of generationSubscribers) mailbox.unsafeOffer(handle.generation)
+  }
+
+  const closeMessage = (itemId: string, exit: Exit.Exit<void, Gen.GenerationError>) => {
+    const message = messages.get(itemId)
+    if (message === undefined) return
+    messages.delete(itemId)
+    message.text.unsafeDone(exit)
+    message.audio.unsafeDone(exit)
+    Deferred.unsafeDone(
+      message.modalities,
+      Exit.isSuccess(exit) ? Effect.succeed<Gen.Modalities>(["text"]) : Effect.failCause(exit.cause)
+    )
+  }
+
+  const finishGeneration = (responseId: string, outcome: Outcome) => {
+    const handle = generations.get(responseId)
+    if (handle === undefined) return
+    generations.delete(responseId)
+    const exit: Exit.Exit<void, Gen.GenerationError> = outcome._tag === "Done" ? Exit.void : Exit.fail(outcome.error)
+    for (const itemId of handle.itemIds) closeMessage(itemId, exit)
+    handle.messages.unsafeDone(exit)
+    handle.functionCalls.unsafeDone(exit)
+    Deferred.unsafeDone(handle.done, outcome._tag === "Done" ? Effect.succeed(outcome.summary) : Effect.fail(outcome.error))
+  }
+
+  const complete = (opId: number, result: OpResult) => {
+    const waiter = opWaiters.get(opId)
+    if (waiter === undefined) return
+    opWaiters.delete(opId)
+    Deferred.unsafeDone(waiter, result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error))
+  }
+
+  const interpret = (action: Action): void => {
+    switch (action._tag) {
+      case "Send":
+        env.send(action.event)
+        if (env.debug) emit({ _tag: "ClientEvent", event: action.event })
+        return
+      case "Emit":
+        return emit(action.event)
+      case "OpenGeneration":
+        return openGeneration(action.responseId, action.userInitiated)
+      case "ResolveReply": {
+        const waiter = replyWaiters.get(action.replyId)
+        replyWaiters.delete(action.replyId)
+        const handle = generations.get(action.responseId)
+        if (waiter !== undefined && handle !== undefined) Deferred.unsafeDone(waiter, Effect.succeed(handle))
+        return
+      }
+      case "FailReply": {
+        const waiter = replyWaiters.get(action.replyId)
+        replyWaiters.delete(action.replyId)
+        if (waiter !== undefined) Deferred.unsafeDone(waiter, Effect.fail(action.error))
+        return
+      }
+      case "OpenMessage": {
+        const handle = generations.get(action.responseId)
+        if (handle === undefined) return
+        const message: MessageHandle = {
+          text: sync(Mailbox.make<Gen.TextDelta, Gen.GenerationError>()),
+          audio: sync(Mailbox.make<AudioFrame.AudioFrame, Gen.GenerationError>()),
+          modalities: sync(Deferred.make<Gen.Modalities, Gen.GenerationError>())
+        }
+        messages.set(action.itemId, message)
+        handle.itemIds.add(action.itemId)
+        handle.messages.unsafeOffer({
+          messageId: action.itemId,
+          text: Mailbox.toStream(message.text),
+          audio: Mailbox.toStream(message.audio),
+          modalities: Deferred.await(message.modalities)
+        })
+        return
+      }
+      case "SetModalities": {
+        const message = messages.get(action.itemId)
+        if (message !== undefined) Deferred.unsafeDone(message.modalities, Effect.succeed(action.modalities))
+        return
+      }
+      case "EndAudio":
+        messages.get(action.itemId)?.audio.unsafeDone(Exit.void)
+        return
+      case "Text":
+        messages.get(action.itemId)?.text.unsafeOffer(action.delta)
+        return
+      case "Audio":
+        messages.get(action.itemId)?.audio.unsafeOffer(AudioFrame.fromBase64(action.base64, OUTPUT_RATE, 1))
+        return
+      case "CloseMessage":
+        return closeMessage(action.itemId, Exit.void)
+      case "FunctionCall":
+        generations.get(action.responseId)?.functionCalls.unsafeOffer(action.call)
+        return
+      case "FinishGeneration":
+        return finishGeneration(action.responseId, action.outcome)
+      case "Metrics":
+        return env.recordMetrics(action.metrics)
+      case "Complete":
+        return complete(action.opId, action.result)
+      case "Timer":
+        env.fork(Effect.sleep(action.afterMs).pipe(Effect.zipRight(Effect.sync(() => apply(action.input)))))
+        return
+      case "RunTools": {
+        const { calls, reply, responseId } = action
+        env.fork(env.runTools(calls).pipe(
+          Effect.flatMap((outputs) => Effect.sync(() => apply({ _tag: "ToolOutputs", responseId, outputs, reply }))),
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.void : Effect.sync(() => fault("a tool run", cause))
+          )
+        ))
+        return
+      }
+      case "Log":
+        env.fork(Effect.logDebug(action.message))
+        return
+      case "Shutdown":
+        return shutdown(action.error, action.quiet)
+    }
+  }
+
+  /** Ends everything the shell holds; runs once. */
+  const shutdown = (error: FatalError, quiet: boolean) => {
+    if (ended !== undefined) return
+    ended = { error, quiet }
+    for (const responseId of [...generations.keys()]) finishGeneration(responseId, { _tag: "Failed", error })
+    for (const waiter of replyWaiters.values()) Deferred.unsafeDone(waiter, Effect.fail(error))
+    replyWaiters.clear()
+    for (const waiter of opWaiters.values()) Deferred.unsafeDone(waiter, Effect.fail(error))
+    opWaiters.clear()
+    const end: Exit.Exit<void, FatalError> = quiet ? Exit.void : Exit.fail(error)
+    for (const mailbox of eventSubscribers) mailbox.unsafeDone(end)
+    for (const mailbox of generationSubscribers) mailbox.unsafeDone(end)
+    eventSubscribers.clear()
+    generationSubscribers.clear()
+    Deferred.unsafeDone(closed, Effect.fail(error))
+    idle.unsafeOpen()
+    env.onShutdown(error, quiet)
+  }
+
+  /** A fault (a throw in a transition or an action, a dead fiber): the session ends with it. */
+  const fault = (where: string, cause: Cause.Cause<unknown>) => {
+    const error = new SessionClosedError({
+      message: `${where} failed unexpectedly: the session is closed`,
+      defect: Cause.pretty(cause).slice(0, 2000)
+    })
+    try {
+      const transition = step(state, { _tag: "Close", error, quiet: false }, env.now())
+      state = transition.state
+      for (const action of transition.actions) {
+        try {
+          interpret(action)
+        } catch {
+          // The orderly close failed too: the hard shutdown below still ends everything.
+        }
+      }
+    } finally {
+      shutdown(error, false)
+    }
+  }
+
+  const run = (input: Input) => {
+    let transition
+    try {
+      transition = step(state, input, env.now())
+    } catch (defect) {
+      return fault(`the session engine (on ${input._tag})`, Cause.die(defect))
+    }
+    state = transition.state
+    for (const action of transition.actions) {
+      try {
+        interpret(action)
+      } catch (defect) {
+        return fault(`the session shell (${action._tag})`, Cause.die(defect))
+      }
+    }
+    if (Replies.isIdle(state)) idle.unsafeOpen()
+    else idle.unsafeClose()
+  }
+
+  /** Runs one input (and any that arrive meanwhile) to completion. */
+  const apply = (input: Input): void => {
+    backlog.push(input)
+    if (running) return
+    running = true
+    try {
+      while (backlog.length > 0) run(backlog.shift()!)
+    } finally {
+      running = false
+    }
+  }
+
+  const subscribe = <A>(set: Set<Mailbox.Mailbox<A, FatalError>>) => {
+    const mailbox = sync(Mailbox.make<A, FatalError>())
+    if (ended !== undefined) mailbox.unsafeDone(ended.quiet ? Exit.void : Exit.fail(ended.error))
+    else set.add(mailbox)
+    return mailbox
+  }
+
+  return {
+    apply,
+    state: () => state,
+    closed,
+    generation: (responseId) => generations.get(responseId),
+    awaitReply: (replyId) => {
+      const deferred = sync(Deferred.make<GenerationHandle, FatalError | TimeoutError>())
+      replyWaiters.set(replyId, deferred)
+      return deferred
+    },
+    awaitOp: (opId) => {
+      const deferred = sync(Deferred.make<unknown, unknown>())
+      opWaiters.set(opId, deferred)
+      return deferred
+    },
+    nextOpId: () => ++opIds,
+    subscribeEvents: () => subscribe(eventSubscribers),
+    subscribeGenerations: () => subscribe(generationSubscribers),
+    unsubscribe: (mailbox) => {
+      eventSubscribers.delete(mailbox as Mailbox.Mailbox<RS.SessionEvent, FatalError>)
+      generationSubscribers.delete(mailbox as Mailbox.Mailbox<Gen.Generation, FatalError>)
+    },
+    emit,
+    idle
+  }
+}

@@ -1,0 +1,124 @@
+/** The reply queue: one `response.create` in flight at a time, deadlines, abandoned and draining responses. */
+import { type FatalError, TimeoutError } from "../../Errors.js"
+import type { Draining, Out, Replies, Reply, SessionState } from "./state.js"
+import { MAX_TRACKED } from "./state.js"
+
+const timeoutError = (s: SessionState) =>
+  new TimeoutError({
+    message: `no response.created within ${s.config.replyTimeoutMs} ms`,
+    operation: "generateReply"
+  })
+
+const withReplies = (s: SessionState, replies: Partial<Replies>): SessionState => ({
+  ...s,
+  replies: { ...s.replies, ...replies }
+})
+
+/** True while a response is active or may be: no other `response.create` may go out. */
+export const responseActive = (s: SessionState): boolean =>
+  s.current !== undefined || s.replies.sent.length > 0 || s.replies.draining !== undefined
+
+/** True when nothing is in progress or queued (the connection may recycle). */
+export const isIdle = (s: SessionState): boolean => !responseActive(s) && s.replies.waiting.length === 0
+
+/** Remembers a request given up on, so that its response is cancelled if it ever arrives. */
+export const abandon = (s: SessionState, id: string): SessionState => {
+  const abandoned = [...s.replies.abandoned.filter((a) => a !== id), id]
+  return withReplies(s, { abandoned: abandoned.length > MAX_TRACKED ? abandoned.slice(-MAX_TRACKED) : abandoned })
+}
+
+/** Blocks new requests until `responseId`'s (or `replyId`'s) response is done, for at most the reply timeout. */
+export const drain = (
+  s: SessionState,
+  target: Omit<Draining, "untilMs">,
+  now: number,
+  out: Out
+): SessionState => {
+  out.push({ _tag: "Timer", afterMs: s.config.replyTimeoutMs, input: { _tag: "DrainTimeout" } })
+  return withReplies(s, { draining: { ...target, untilMs: now + s.config.replyTimeoutMs } })
+}
+
+/**
+ * Sends the next waiting request when no response is active. A request whose deadline has passed is
+ * never sent: it fails with a timeout instead.
+ */
+export const sendNext = (s: SessionState, now: number, out: Out): SessionState => {
+  if (s.phase._tag === "Closed") return s
+  let state = s
+  const draining = state.replies.draining
+  if (draining !== undefined && now >= draining.untilMs) state = withReplies(state, { draining: undefined })
+  if (responseActive(state)) return state
+  const waiting = [...state.replies.waiting]
+  while (waiting.length > 0) {
+    const next = waiting.shift()!
+    if (now >= next.deadlineMs) {
+      out.push({ _tag: "FailReply", replyId: next.id, error: timeoutError(state) })
+      continue
+    }
+    out.push({
+      _tag: "Send",
+      event: {
+        type: "response.create",
+        // The id comes back as the `event_id` of an `error` the server answers it with.
+        event_id: next.id,
+        response: {
+          ...(next.instructions !== undefined ? { instructions: next.instructions } : {}),
+          metadata: { client_event_id: next.id }
+        }
+      }
+    })
+    return withReplies(state, { waiting, sent: [next] })
+  }
+  return withReplies(state, { waiting })
+}
+
+/** A new request: queued behind the active response, bounded by the reply timeout as a whole. */
+export const request = (
+  s: SessionState,
+  input: { readonly id: string; readonly instructions: string | undefined; readonly userInitiated: boolean },
+  now: number,
+  out: Out
+): SessionState => {
+  if (s.phase._tag === "Closed") {
+    out.push({ _tag: "FailReply", replyId: input.id, error: s.phase.error })
+    return s
+  }
+  const reply: Reply = { ...input, deadlineMs: now + s.config.replyTimeoutMs }
+  out.push({ _tag: "Timer", afterMs: s.config.replyTimeoutMs, input: { _tag: "ReplyTimeout", id: input.id } })
+  return sendNext(withReplies(s, { waiting: [...s.replies.waiting, reply] }), now, out)
+}
+
+/**
+ * A request's deadline passed (`timedOut`) or its caller gave up. Queued: it is dropped. Sent: its
+ * response, if it comes, is cancelled, and the next request waits for that response to end.
+ */
+export const giveUp = (s: SessionState, id: string, timedOut: boolean, now: number, out: Out): SessionState => {
+  const queued = s.replies.waiting.find((r) => r.id === id)
+  if (queued !== undefined) {
+    if (timedOut) out.push({ _tag: "FailReply", replyId: id, error: timeoutError(s) })
+    return withReplies(s, { waiting: s.replies.waiting.filter((r) => r.id !== id) })
+  }
+  const sent = s.replies.sent.find((r) => r.id === id)
+  if (sent === undefined) return s
+  if (timedOut) out.push({ _tag: "FailReply", replyId: id, error: timeoutError(s) })
+  // If its response comes after all, it is cancelled on arrival (and the next request waits for it to end).
+  const state = abandon(withReplies(s, { sent: s.replies.sent.filter((r) => r.id !== id) }), id)
+  return sendNext(state, now, out)
+}
+
+/** An `error` naming a request (`event_id`): the server refused it; it fails with that error at once. */
+export const refused = (s: SessionState, id: string, error: FatalError | TimeoutError, now: number, out: Out): SessionState => {
+  if (!s.replies.sent.some((r) => r.id === id)) return s
+  out.push({ _tag: "FailReply", replyId: id, error })
+  return sendNext(withReplies(s, { sent: s.replies.sent.filter((r) => r.id !== id) }), now, out)
+}
+
+/** The drain bound passed: requests may go out again. */
+export const drainTimeout = (s: SessionState, now: number, out: Out): SessionState => sendNext(s, now, out)
+
+/** A `response.done` arrived: if it ends the draining response, requests may go out again. */
+export const responseEnded = (s: SessionState, responseId: string | undefined, now: number, out: Out): SessionState => {
+  const draining = s.replies.draining
+  if (draining === undefined || draining.responseId === undefined || draining.responseId !== responseId) return s
+  return sendNext(withReplies(s, { draining: undefined }), now, out)
+}
