@@ -104,6 +104,13 @@ export interface RealtimeModelService {
   readonly isRecycleError: (
     error: { readonly type?: string | undefined; readonly code?: string | undefined }
   ) => boolean
+  /**
+   * Removes this model's secrets (API key, client secret, tokens) from a text that came from the
+   * server.
+   *
+   * @since 0.2.0
+   */
+  readonly scrub: (text: string) => string
 }
 
 /**
