@@ -24,6 +24,7 @@ import {
   ServerError,
   SessionClosedError
 } from "./Errors.js"
+import * as Redact from "./internal/redact.js"
 import * as Protocol from "./Protocol.js"
 import { Transport, type TransportConnection, type TransportRequest } from "./Transport.js"
 
@@ -57,6 +58,8 @@ export interface ConnectionConfig {
   readonly awaitIdle: Effect.Effect<void>
   /** Server errors that mean "this session expired": reconnect with replay at once. */
   readonly isRecycleError?: (error: { readonly type?: string | undefined; readonly code?: string | undefined }) => boolean
+  /** Removes the session's secrets from server text before it goes into an error. */
+  readonly scrub?: ((text: string) => string) | undefined
   /** Server error codes that end the session (default `fatalErrorCodes`). */
   readonly fatalErrorCodes?: ReadonlySet<string> | undefined
   /**
@@ -155,6 +158,8 @@ export const retryDelays = (options: RetryOptions): ReadonlyArray<Duration.Durat
 
 const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
   delays.length === 0 ? Schedule.stop : Schedule.fromDelays(delays[0]!, ...delays.slice(1))
+
+const identity = (text: string) => text
 
 /** Encodes a client event without throwing: a value the schema refuses is a `ProtocolError`. */
 const encode = (event: Protocol.ClientEvent): Either.Either<string, ProtocolError> => {
@@ -273,12 +278,14 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       if (Protocol.isUnknownServerEvent(event) || event.type !== "error") return undefined
       const detail = event.error
       if (detail.code !== undefined && detail.code !== null && (config.fatalErrorCodes ?? fatalErrorCodes).has(detail.code)) {
+        // Server text: this session's secrets scrubbed out first, then capped.
+        const text = (fallback: string) => Redact.capString((config.scrub ?? identity)(detail.message ?? fallback), 1000)
         const error = detail.code === "invalid_api_key"
-          ? new AuthenticationError({ message: detail.message ?? "invalid API key" })
+          ? new AuthenticationError({ message: text("invalid API key") })
           : new ServerError({
-            message: detail.message ?? detail.code,
-            code: detail.code,
-            errorType: detail.type ?? undefined,
+            message: text(detail.code),
+            code: Redact.capString(detail.code),
+            errorType: detail.type != null ? Redact.capString(detail.type) : undefined,
             fatal: true
           })
         return { _tag: "Fatal", error }

@@ -109,7 +109,10 @@ export const azureDefaultInputAudioTranscription: InputAudioTranscription = { mo
  * @category models
  */
 export interface AzureOptions {
-  /** `https://<resource>.openai.azure.com`; `layerConfig` reads `AZURE_OPENAI_ENDPOINT` when absent. */
+  /**
+   * `https://<resource>.openai.azure.com`; `layerConfig` reads `AZURE_OPENAI_ENDPOINT` when absent.
+   * An endpoint with `user:password@` credentials is refused.
+   */
   readonly endpoint?: string | undefined
   /** The deployment name (sent as `?model=` on GA, `?deployment=` on the legacy URL). */
   readonly deployment: string
@@ -134,10 +137,19 @@ export interface Options {
   readonly voice?: string | undefined
   /** Sent as `Authorization: Bearer`; `layerConfig` reads `OPENAI_API_KEY` when absent. */
   readonly apiKey?: Redacted.Redacted<string> | undefined
-  /** Default `https://api.openai.com/v1`. */
+  /** Default `https://api.openai.com/v1`. A URL with `user:password@` credentials is refused. */
   readonly baseUrl?: string | undefined
-  /** A full URL used as given (gateways). */
+  /** A full URL used as given (gateways). A URL with `user:password@` credentials is refused. */
   readonly url?: string | undefined
+  /**
+   * Default `false`: a cleartext `ws://` (or `http://`) URL, endpoint included, is refused unless
+   * its host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`), because the API key or Entra token
+   * would cross the network readable by anyone on the path. `true` allows it (a trusted network, a
+   * TLS-terminating sidecar).
+   *
+   * @since 0.2.0
+   */
+  readonly allowInsecure?: boolean | undefined
   /** Azure OpenAI mode (provider `"azure"`). */
   readonly azure?: AzureOptions | undefined
   /** Default `["text", "audio"]`. */
@@ -213,6 +225,7 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
     const speedCheck = Provider.checkRange("speed", options.speed, 0.25, 1.5)
     if (Either.isLeft(speedCheck)) return Effect.fail(speedCheck.left)
     const headers: Record<string, string | Redacted.Redacted<string>> = { "User-Agent": userAgent }
+    const credentials: Array<Redacted.Redacted<string> | undefined> = []
     let url: Either.Either<string, ConfigurationError>
     let model: string
     if (azure !== undefined) {
@@ -222,6 +235,7 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       if (apiKey !== undefined && entraToken !== undefined) {
         return Effect.fail(Provider.configError("pass either `azure.apiKey` or `azure.entraToken`, not both"))
       }
+      credentials.push(apiKey, entraToken)
       if (apiKey !== undefined) headers["api-key"] = apiKey
       if (entraToken !== undefined) headers.Authorization = Provider.bearer(entraToken)
       if (azure.deployment.trim() === "") return Effect.fail(Provider.configError("`azure.deployment` must not be empty"))
@@ -243,6 +257,7 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
     } else {
       const apiKey = Provider.presentSecret(options.apiKey)
       if (apiKey === undefined) return Effect.fail(Provider.configError(missingOpenAIKey))
+      credentials.push(apiKey)
       headers.Authorization = Provider.bearer(apiKey)
       model = options.model ?? defaultModel
       url = options.url !== undefined
@@ -251,6 +266,9 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
     }
     if (Either.isLeft(url)) return Effect.fail(url.left)
     const finalUrl = url.right
+    const transport = Provider.checkTransport(finalUrl, options.allowInsecure)
+    if (Either.isLeft(transport)) return Effect.fail(transport.left)
+    const tools = options.tools ?? []
     const shape: Provider.Shape = azure?.apiVersion !== undefined ? "beta" : "ga"
     const resolved: RealtimeModelOptions = {
       provider: azure !== undefined ? "azure" : "openai",
@@ -280,12 +298,13 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
     })
     return Effect.succeed<RealtimeModelService>({
       options: resolved,
-      tools: options.tools ?? [],
+      tools,
       request,
       sessionConfig: (partial) => Provider.sessionConfig(shape, partial),
       isRecycleError: dialect.isRecycleError,
       dialect,
-      resolveUpdate: (update) => Provider.resolveUpdate(update, { speed: [0.25, 1.5], normalizeVoice: (v) => v, reasoning: false })
+      resolveUpdate: (update) => Provider.resolveUpdate(update, { speed: [0.25, 1.5], normalizeVoice: (v) => v, reasoning: false }),
+      scrub: Provider.scrubber(credentials, tools)
     })
   })
 

@@ -175,6 +175,13 @@ export interface RealtimeModelService {
    * that cannot change mid-session (model, credentials, URL, ...) are refused.
    */
   readonly resolveUpdate: (options: UpdatableOptions) => Either.Either<Partial<RealtimeModelOptions>, ConfigurationError>
+  /**
+   * Removes this model's secrets (API key, client secret, tokens) from a text that came from the
+   * server.
+   *
+   * @since 0.2.0
+   */
+  readonly scrub: (text: string) => string
 }
 
 /**

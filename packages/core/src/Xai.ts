@@ -18,6 +18,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AuthenticationError, type ConfigurationError, ConnectionError, ProtocolError } from "./Errors.js"
 import * as Provider from "./internal/provider.js"
+import { capString } from "./internal/redact.js"
 import * as Url from "./internal/url.js"
 import type { InputAudioTranscription, NoiseReduction, ServerVad } from "./protocol/Session.js"
 import {
@@ -119,13 +120,26 @@ export interface Options {
   readonly apiKey?: Redacted.Redacted<string> | undefined
   /** A client secret from `createClientSecret`, sent as the subprotocol `xai-client-secret.<value>` (browsers). */
   readonly clientSecret?: Redacted.Redacted<string> | undefined
-  /** Default `wss://api.x.ai/v1/realtime`; normalized (http→ws, `/v1` → `/v1/realtime`, `?model=` added). */
+  /**
+   * Default `wss://api.x.ai/v1/realtime`; normalized (http→ws, `/v1` → `/v1/realtime`, `?model=` added).
+   * A URL with `user:password@` credentials is refused.
+   */
   readonly baseUrl?: string | undefined
   /**
    * A full URL used as given (gateways that reject `?model=`): no path or `model` is added; only
-   * `conversation_id` is appended when a conversation is resumed.
+   * `conversation_id` is appended when a conversation is resumed. A URL with `user:password@`
+   * credentials is refused.
    */
   readonly url?: string | undefined
+  /**
+   * Default `false`: a cleartext `ws://` (or `http://`) URL is refused unless its host is loopback
+   * (`localhost`, `127.0.0.0/8`, `[::1]`), because the API key or client secret would cross the
+   * network readable by anyone on the path. `true` allows it (a trusted network, a TLS-terminating
+   * sidecar).
+   *
+   * @since 0.2.0
+   */
+  readonly allowInsecure?: boolean | undefined
   /** Default server VAD (threshold 0.5, 300 ms padding, 200 ms silence); `null` = manual turns. */
   readonly turnDetection?: ServerVad | null | undefined
   /** Default none (`null`): the server's own default applies. */
@@ -216,6 +230,9 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
       }))
     if (Either.isLeft(baseUrl)) return Effect.fail(baseUrl.left)
     const url = baseUrl.right
+    const transport = Provider.checkTransport(url, options.allowInsecure)
+    if (Either.isLeft(transport)) return Effect.fail(transport.left)
+    const tools = options.tools ?? []
     const headers: Record<string, string | Redacted.Redacted<string>> = { "User-Agent": userAgent }
     if (apiKey !== undefined) headers.Authorization = Provider.bearer(apiKey)
     const protocols = clientSecret !== undefined
@@ -230,12 +247,13 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
     })
     return Effect.succeed<RealtimeModelService>({
       options: resolved,
-      tools: options.tools ?? [],
+      tools,
       request,
       sessionConfig: (partial) => Provider.sessionConfig("xai", partial),
       isRecycleError: dialect.isRecycleError,
       dialect,
-      resolveUpdate: (update) => Provider.resolveUpdate(update, { speed: [0.7, 1.5], normalizeVoice, reasoning: true })
+      resolveUpdate: (update) => Provider.resolveUpdate(update, { speed: [0.7, 1.5], normalizeVoice, reasoning: true }),
+      scrub: Provider.scrubber([apiKey, clientSecret], tools)
     })
   })
 
@@ -296,8 +314,15 @@ const ClientSecretResponse = Schema.Struct({
 export const createClientSecret = (options: {
   readonly apiKey: Redacted.Redacted<string>
   readonly expiresAfterSeconds?: number | undefined
-  /** Default `https://api.x.ai/v1`. */
+  /** Default `https://api.x.ai/v1`. A URL with `user:password@` credentials is refused. */
   readonly baseUrl?: string | undefined
+  /**
+   * Default `false`: a cleartext `http://` base URL is refused unless its host is loopback (the API
+   * key would cross the network in clear); `true` allows it.
+   *
+   * @since 0.2.0
+   */
+  readonly allowInsecure?: boolean | undefined
 }): Effect.Effect<
   ClientSecret,
   ConfigurationError | AuthenticationError | ConnectionError | ProtocolError,
@@ -308,7 +333,11 @@ export const createClientSecret = (options: {
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
       return yield* Provider.configError(`expiresAfterSeconds must be an integer from 1 to 3600, got ${seconds}`)
     }
-    const base = (options.baseUrl ?? "https://api.x.ai/v1").replace(/\/+$/, "")
+    const base = yield* Either.mapLeft(
+      Url.checkHttpUrl((options.baseUrl ?? "https://api.x.ai/v1").trim().replace(/\/+$/, "")),
+      (message) => Provider.configError(`Invalid client secret URL: ${message}`)
+    )
+    yield* Provider.checkTransport(base, options.allowInsecure)
     const client = yield* HttpClient.HttpClient
     const request = HttpClientRequest.post(`${base}/realtime/client_secrets`).pipe(
       HttpClientRequest.bearerToken(options.apiKey),
@@ -338,8 +367,10 @@ export const createClientSecret = (options: {
         new ProtocolError({
           message: ParseResult.isParseError(error)
             ? `unexpected client secret response: ${
-              ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => `${issue.path.join(".")} ${issue.message}`)
-                .join("; ").replace(/actual .*/g, "")
+              capString(
+                ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => `${issue.path.join(".")} ${issue.message}`)
+                  .join("; ").replace(/actual .*/g, "")
+              )
             }`
             : "unreadable client secret response"
         })

@@ -9,6 +9,9 @@ import * as Redacted from "effect/Redacted"
 import { ConfigurationError } from "../Errors.js"
 import type { RealtimeModelOptions, UpdatableOptions } from "../RealtimeModel.js"
 import type { AudioFormat, SessionConfig } from "../protocol/Session.js"
+import type * as Tool from "../Tool.js"
+import * as Redact from "./redact.js"
+import * as Url from "./url.js"
 
 /** @internal */
 export type Shape = "xai" | "ga" | "beta"
@@ -110,6 +113,39 @@ export const configError = (message: string): ConfigurationError => new Configur
 /** @internal */
 export const fromUrlEither = (result: Either.Either<string, string>): Either.Either<string, ConfigurationError> =>
   Either.mapLeft(result, (message) => configError(`Invalid realtime URL: ${message}`))
+
+/**
+ * Refuses a realtime URL that would carry a credential in cleartext (`ws:` / `http:`) to a host
+ * that is not loopback, unless the caller set `allowInsecure`. The message names the fix and
+ * never quotes the URL.
+ *
+ * @internal
+ */
+export const checkTransport = (
+  url: string,
+  allowInsecure: boolean | undefined
+): Either.Either<void, ConfigurationError> =>
+  allowInsecure === true || !Url.isCleartextRemote(url)
+    ? Either.void
+    : Either.left(configError(
+      "refusing to send the credential over cleartext ws:// or http:// to a host that is not loopback: " +
+        "use wss:// (https://), or set `allowInsecure: true` if the network is trusted"
+    ))
+
+/**
+ * The provider's `scrub`: removes the given credentials (absent ones skipped) and the MCP tools'
+ * authorizations and header values from a text that came from the server.
+ *
+ * @internal
+ */
+export const scrubber = (
+  credentials: ReadonlyArray<Redacted.Redacted<string> | undefined>,
+  tools: ReadonlyArray<Tool.Tool>
+): (text: string) => string =>
+  Redact.makeScrubber([
+    ...credentials.flatMap((secret) => secret !== undefined ? [Redacted.value(secret)] : []),
+    ...Redact.toolSecrets(tools)
+  ])
 
 /**
  * Checks a number option against a range.

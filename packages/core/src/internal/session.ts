@@ -43,7 +43,8 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       replyTimeoutMs: Duration.toMillis(Duration.decode(sessionOptions.replyTimeout ?? DEFAULT_TIMEOUT)),
       ackTimeoutMs: Duration.toMillis(Duration.decode(sessionOptions.ackTimeout ?? DEFAULT_TIMEOUT)),
       toolExecution: sessionOptions.toolExecution ?? "auto",
-      sessionConfig: model.sessionConfig
+      sessionConfig: model.sessionConfig,
+      scrub: model.scrub
     }
     const initialTools = Tool.partition(model.tools)
     const fork = yield* FiberSet.makeRuntime<never>()
@@ -122,6 +123,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       awaitIdle: shell.idle.await,
       isRecycleError: model.dialect.isRecycleError,
       fatalErrorCodes: model.dialect.fatalErrorCodes,
+      scrub: model.scrub,
       // Connection events are applied to the state right in the reader's fiber: no hop to a dispatcher.
       sink: {
         offerAll: (events) =>

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import { capString } from "./redact.js"
 
 /** @internal */
 export interface UrlParams {
@@ -82,10 +83,28 @@ const parseWebSocketUrl = (url: string): Either.Either<{ readonly parsed: URL; r
     return Either.left("the URL cannot be parsed")
   }
   const scheme = schemes[parsed.protocol]
-  return scheme === undefined
-    ? Either.left(`unsupported URL scheme ${JSON.stringify(parsed.protocol)} (expected http, https, ws or wss)`)
+  if (scheme === undefined) {
+    return Either.left(
+      `unsupported URL scheme ${JSON.stringify(capString(parsed.protocol, 32))} (expected http, https, ws or wss)`
+    )
+  }
+  // The message never quotes the URL: it would show the credentials.
+  return parsed.username !== "" || parsed.password !== ""
+    ? Either.left("the URL carries credentials (user:password@); pass the credential as an option instead")
     : Either.right({ parsed, scheme })
 }
+
+/**
+ * Checks a REST base URL (the client secret endpoint): `http` or `https`, without credentials.
+ * Fails with a message that never quotes the URL.
+ *
+ * @internal
+ */
+export const checkHttpUrl = (url: string): Either.Either<string, string> =>
+  Either.flatMap(parseWebSocketUrl(url), ({ parsed }) =>
+    parsed.protocol === "http:" || parsed.protocol === "https:"
+      ? Either.right(url.trim())
+      : Either.left("expected an http or https URL"))
 
 /**
  * Builds a realtime WebSocket URL from a base URL: `http(s)` becomes `ws(s)`; a path that is empty,
@@ -133,3 +152,38 @@ export const override = (url: string): Either.Either<string, string> =>
     const text = url.trim()
     return scheme === parsed.protocol ? text : `${scheme}${text.slice(parsed.protocol.length)}`
   })
+
+/** `127.0.0.0/8` as the URL parser normalizes it (dotted decimal). */
+const loopbackV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
+
+/** `::1` and the IPv4-mapped `::ffff:127.x.y.z`, as the URL parser normalizes them (bracketed, hex). */
+const loopbackV6 = /^\[(?:::1|::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4})\]$/
+
+/**
+ * True for a loopback host name as `URL#hostname` gives it: `localhost`, `127.0.0.0/8`, `[::1]` and
+ * IPv4-mapped `[::ffff:127.x.y.z]`. Subdomains of `localhost` are not trusted (a resolver may
+ * send them anywhere).
+ *
+ * @internal
+ */
+export const isLoopbackHost = (hostname: string): boolean => {
+  const host = hostname.toLowerCase().replace(/\.$/, "")
+  return host === "localhost" || loopbackV4.test(host) || loopbackV6.test(host)
+}
+
+/**
+ * True when a URL is cleartext (`ws:` or `http:`) to a host that is not loopback: a credential sent
+ * there can be read on the network. An unparsable URL counts as cleartext to a remote host.
+ *
+ * @internal
+ */
+export const isCleartextRemote = (url: string): boolean => {
+  let parsed: URL
+  try {
+    parsed = new URL(url.trim())
+  } catch {
+    return true
+  }
+  if (parsed.protocol === "wss:" || parsed.protocol === "https:") return false
+  return !isLoopbackHost(parsed.hostname)
+}

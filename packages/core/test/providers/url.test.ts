@@ -107,4 +107,46 @@ describe("internal/url", () => {
     assert.isTrue(Either.isLeft(Url.override("ftp://gw.example/x")))
     assert.isTrue(Either.isLeft(Url.override("not a url")))
   })
+
+  it("refuses credentials in build and override without quoting them", () => {
+    for (const url of ["wss://bob:s3cret-pw@h/v1", "https://bob@h", "ws://:s3cret-pw@127.0.0.1/"]) {
+      for (const result of [Url.build(url, { model: "m" }), Url.override(url), Url.checkHttpUrl(url)]) {
+        assert.isTrue(Either.isLeft(result), url)
+        if (Either.isLeft(result)) {
+          assert.include(result.left, "credentials")
+          assert.notInclude(result.left, "bob")
+          assert.notInclude(result.left, "s3cret-pw")
+        }
+      }
+    }
+    // an "@" in the path or query is not a credential
+    assert.strictEqual(right(Url.override("wss://h/a@b?x=y@z")), "wss://h/a@b?x=y@z")
+  })
+
+  it("caps a hostile scheme in its error message", () => {
+    const result = Url.build(`${"a".repeat(70_000)}://h`)
+    assert.isTrue(Either.isLeft(result))
+    if (Either.isLeft(result)) assert.isBelow(result.left.length, 200)
+  })
+
+  it("checkHttpUrl accepts http(s) only", () => {
+    assert.strictEqual(right(Url.checkHttpUrl(" https://api.x.ai/v1 ")), "https://api.x.ai/v1")
+    assert.isTrue(Either.isLeft(Url.checkHttpUrl("wss://api.x.ai/v1")))
+  })
+
+  it("loopback hosts and cleartext-to-remote URLs", () => {
+    for (const host of ["localhost", "LOCALHOST.", "127.0.0.1", "127.255.0.9", "[::1]", "[::ffff:7f00:1]"]) {
+      assert.isTrue(Url.isLoopbackHost(host), host)
+    }
+    for (const host of ["a.localhost", "localhost.example.com", "128.0.0.1", "10.0.0.1", "[::2]", "[::ffff:a00:1]", "127.0.0.1.nip.io", ""]) {
+      assert.isFalse(Url.isLoopbackHost(host), host)
+    }
+    for (const url of ["ws://example.com/", "http://10.1.2.3/", "ws://0.0.0.0:80/", "not a url"]) {
+      assert.isTrue(Url.isCleartextRemote(url), url)
+    }
+    // the URL parser normalizes other spellings of 127.0.0.1 and ::1 before the check
+    for (const url of ["wss://example.com/", "https://example.com/", "ws://127.1:9/", "ws://0x7f000001/", "ws://[0:0:0:0:0:0:0:1]/"]) {
+      assert.isFalse(Url.isCleartextRemote(url), url)
+    }
+  })
 })

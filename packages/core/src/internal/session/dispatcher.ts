@@ -15,6 +15,7 @@ import { type FatalError, SessionClosedError, type TimeoutError } from "../../Er
 import * as Gen from "../../Generation.js"
 import type * as Protocol from "../../Protocol.js"
 import type * as RS from "../../RealtimeSession.js"
+import * as Redact from "../redact.js"
 import * as Replies from "./replies.js"
 import type { Action, Input, OpResult, Outcome, SessionState } from "./state.js"
 import { OUTPUT_RATE } from "./state.js"
@@ -87,8 +88,15 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   const idle = Effect.unsafeMakeLatch(true)
   let ended: { readonly error: FatalError; readonly quiet: boolean } | undefined
 
+  /** Publishes an event; raw protocol events are published with their secrets (MCP credentials) redacted. */
   const emit = (event: RS.SessionEvent) => {
-    for (const mailbox of eventSubscribers) mailbox.unsafeOffer(event)
+    if (eventSubscribers.size === 0) return
+    const published: RS.SessionEvent = event._tag === "ServerEvent"
+      ? { _tag: "ServerEvent", event: Redact.redactServerEvent(event.event) }
+      : event._tag === "ClientEvent"
+      ? { _tag: "ClientEvent", event: Redact.redactClientEvent(event.event) }
+      : event
+    for (const mailbox of eventSubscribers) mailbox.unsafeOffer(published)
   }
 
   const openGeneration = (responseId: string, userInitiated: boolean) => {

@@ -4,6 +4,7 @@ import { ResponseFailedError } from "../../Errors.js"
 import * as Gen from "../../Generation.js"
 import * as Protocol from "../../Protocol.js"
 import * as items from "../items.js"
+import * as Redact from "../redact.js"
 import * as Conv from "./conversation.js"
 import * as Replies from "./replies.js"
 import type { Message, Out, Outcome, Response, SessionState } from "./state.js"
@@ -270,7 +271,9 @@ export const done = (s: SessionState, event: ServerEventOf<"response.done">, now
       event: {
         _tag: "Error",
         error: new ResponseFailedError({
-          message: `response ${current.responseId} failed: ${JSON.stringify(response.status_details ?? {}).slice(0, 500)}`,
+          message: `response ${Redact.capString(current.responseId)} failed: ${
+            Redact.capString(s.config.scrub(JSON.stringify(response.status_details ?? {})), 1000)
+          }`,
           responseId: current.responseId
         }),
         recoverable: true

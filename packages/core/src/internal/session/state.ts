@@ -15,6 +15,8 @@ export interface Config {
   readonly toolExecution: "auto" | "manual"
   /** The provider's `session` object for (partial) options. */
   readonly sessionConfig: (options: Partial<RealtimeModelOptions>) => Protocol.SessionConfig
+  /** Removes the session's secrets from server text. */
+  readonly scrub: (text: string) => string
 }
 
 /** The connection as the session sees it. */

@@ -1,6 +1,7 @@
 /** The engine's transition function: `step(state, input, now)` gives the next state and the actions to run. */
 import { ConnectionError, type FatalError, ServerError } from "../../Errors.js"
 import * as Protocol from "../../Protocol.js"
+import * as Redact from "../redact.js"
 import * as Conv from "./conversation.js"
 import * as Generation from "./generation.js"
 import * as Replies from "./replies.js"
@@ -58,7 +59,12 @@ const apply = (s: SessionState, input: Input, now: number, out: Out): SessionSta
       return { ...s, options: { ...s.options, ...input.options } }
     }
     case "UpdateTools": {
-      for (const r of input.rejected) out.push({ _tag: "Emit", event: { _tag: "Warning", message: `tool ${r.name} dropped: ${r.reason}` } })
+      for (const r of input.rejected) {
+        out.push({
+          _tag: "Emit",
+          event: { _tag: "Warning", message: `tool ${Redact.capString(r.name)} dropped: ${Redact.capString(r.reason)}` }
+        })
+      }
       out.push({ _tag: "Send", event: { type: "session.update", session: { tools: [...input.definitions] } } })
       out.push({ _tag: "Complete", opId: input.opId, result: { _tag: "Ok", value: { tools: input.tools, rejected: input.rejected } } })
       return { ...s, tools: input.tools }
@@ -231,7 +237,7 @@ const serverEvent = (s: SessionState, event: Protocol.DecodedServerEvent, now: n
     case "conversation.item.input_audio_transcription.updated":
       return Conv.transcription(s, event.item_id, event.transcript, false, out)
     case "conversation.item.input_audio_transcription.failed":
-      out.push({ _tag: "Log", message: `input transcription failed for item ${event.item_id.slice(0, 128)}` })
+      out.push({ _tag: "Log", message: `input transcription failed for item ${Redact.capString(event.item_id)}` })
       return s
     case "input_audio_buffer.timeout_triggered":
       out.push({ _tag: "Emit", event: { _tag: "ServerEvent", event } })
@@ -243,6 +249,8 @@ const serverEvent = (s: SessionState, event: Protocol.DecodedServerEvent, now: n
   }
 }
 
+const cap = (text: string | null | undefined) => (text == null ? undefined : Redact.capString(text))
+
 const serverError = (
   s: SessionState,
   event: Extract<Protocol.ServerEvent, { type: "error" }>,
@@ -250,19 +258,20 @@ const serverError = (
   out: Out
 ): SessionState => {
   const detail = event.error
-  const message = (detail.message ?? "server error").slice(0, 2000)
+  // Server text: the session's secrets scrubbed out first (a cut could leave half a secret), then capped.
+  const message = Redact.capString(s.config.scrub(detail.message ?? "server error"), 1000)
   if (message.startsWith("Cancellation failed")) {
-    out.push({ _tag: "Log", message: message.slice(0, 256) })
+    out.push({ _tag: "Log", message: Redact.capString(message) })
     return s
   }
   // Fatal codes end the session: the connection reports them once, as the session's end.
   if (detail.code != null && s.config.dialect.fatalErrorCodes.has(detail.code)) return s
   const error = new ServerError({
     message,
-    code: detail.code ?? undefined,
-    errorType: detail.type ?? undefined,
-    param: detail.param ?? undefined,
-    eventId: detail.event_id ?? undefined,
+    code: cap(detail.code),
+    errorType: cap(detail.type),
+    param: cap(detail.param),
+    eventId: cap(detail.event_id),
     fatal: false
   })
   out.push({ _tag: "Emit", event: { _tag: "Error", error, recoverable: true } })
