@@ -104,8 +104,8 @@ export interface GenerationMetrics {
  */
 export interface ResponseSummary {
   readonly responseId: string
-  /** The server's status, or `discarded` for a response dropped before it spoke (xAI). */
-  readonly status: "completed" | "cancelled" | "failed" | "incomplete" | "in_progress" | "discarded"
+  /** The server's status (any string it sends), or `discarded` for a response dropped before it spoke (xAI). */
+  readonly status: Protocol.ResponseStatus | "discarded"
   readonly metrics: GenerationMetrics | undefined
   readonly functionCalls: ReadonlyArray<FunctionCall>
 }

@@ -1,16 +1,19 @@
 /**
  * Synchronous wire codecs: JSON text <-> typed events, with `ProtocolError`s that name the event
  * type and the failing path and never carry audio payloads. Decoders are built once, per type.
+ * No codec function throws, whatever the input (deep nesting, getters that throw, cycles): every
+ * throw is caught and becomes a `ProtocolError` (`encodeClientEvent` / `encodeServerEvent` rethrow it).
  *
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
-import { ProtocolError } from "../Errors.js"
+import type { ProtocolError } from "../Errors.js"
 import { type ClientEvent, clientEventMembers } from "./ClientEvents.js"
+import { buildFastDecoders, FAIL, wireType } from "./FastDecoder.js"
+import { issueError, protocolError, shortName, thrownError } from "./IssueMessage.js"
 import { type ServerEvent, serverEventMembers } from "./ServerEvents.js"
 
 /**
@@ -45,19 +48,6 @@ export const isUnknownServerEvent = (event: DecodedServerEvent): event is Unknow
 type Decoder<A> = (u: unknown) => Either.Either<A, ParseResult.ParseIssue>
 type Encoder<A> = (a: A) => Either.Either<unknown, ParseResult.ParseIssue>
 
-/** The wire `type` literal of a Struct member (its encoded side). */
-const wireType = (schema: Schema.Schema.AnyNoContext): string => {
-  const ast = schema.ast
-  if (AST.isTypeLiteral(ast)) {
-    const ps = ast.propertySignatures.find((p) => p.name === "type")
-    if (ps !== undefined) {
-      const encoded = AST.encodedAST(ps.type)
-      if (AST.isLiteral(encoded) && typeof encoded.literal === "string") return encoded.literal
-    }
-  }
-  throw new Error("protocol: every event member must be a Struct with a literal `type`")
-}
-
 const buildDecoders = <A>(members: ReadonlyArray<Schema.Schema<A, unknown>>): ReadonlyMap<string, Decoder<A>> => {
   const map = new Map<string, Decoder<A>>()
   for (const member of members) {
@@ -76,200 +66,6 @@ const buildEncoders = <A>(members: ReadonlyArray<Schema.Schema<A, unknown>>): Re
     if (typeof literal === "string" && !map.has(literal)) {
       map.set(literal, ParseResult.encodeEither(member) as Encoder<A>)
     }
-  }
-  return map
-}
-
-// ---------------------------------------------------------------------------------------------
-// compiled fast path
-// ---------------------------------------------------------------------------------------------
-
-/** What a compiled decoder returns when the input does not pass. */
-const FAIL: unique symbol = Symbol.for("@realtime-fx/core/protocol/FAIL")
-type Compiled = (input: unknown) => unknown
-
-const NO_OPTIONS = {}
-
-/** The first required literal property of a union member (Effect dispatches on those first). */
-const literalKey = (ast: AST.AST): { readonly name: string; readonly literal: AST.LiteralValue } | undefined => {
-  switch (ast._tag) {
-    case "TypeLiteral": {
-      for (const ps of ast.propertySignatures) {
-        const encoded = AST.encodedAST(ps.type)
-        if (!ps.isOptional && typeof ps.name === "string" && AST.isLiteral(encoded)) {
-          return { name: ps.name, literal: encoded.literal }
-        }
-      }
-      return undefined
-    }
-    case "Refinement":
-      return literalKey(ast.from)
-    default:
-      return undefined
-  }
-}
-
-/**
- * A union: members keyed by a literal property are looked up by the input's value of that property
- * (in member order), then the other members are tried in order, as the Schema parser does.
- */
-const compileUnion = (ast: AST.Union): Compiled | undefined => {
-  const keyed = new Map<string, Map<unknown, Array<Compiled>>>()
-  const others: Array<Compiled> = []
-  for (const member of ast.types) {
-    const c = compile(member)
-    if (c === undefined) return undefined
-    const key = literalKey(member)
-    if (key === undefined) {
-      others.push(c)
-      continue
-    }
-    let buckets = keyed.get(key.name)
-    if (buckets === undefined) keyed.set(key.name, (buckets = new Map()))
-    const bucket = buckets.get(key.literal)
-    if (bucket === undefined) buckets.set(key.literal, [c])
-    else bucket.push(c)
-  }
-  const keys = [...keyed.entries()]
-  return (v) => {
-    if (keys.length > 0 && typeof v === "object" && v !== null) {
-      const record = v as Readonly<Record<string, unknown>>
-      for (const [name, buckets] of keys) {
-        if (!Object.prototype.hasOwnProperty.call(record, name)) continue
-        const bucket = buckets.get(record[name])
-        if (bucket === undefined) continue
-        for (const c of bucket) {
-          const out = c(v)
-          if (out !== FAIL) return out
-        }
-      }
-    }
-    for (const c of others) {
-      const out = c(v)
-      if (out !== FAIL) return out
-    }
-    return FAIL
-  }
-}
-
-/**
- * Compiles a decoder equivalent to the Schema parser (default options: excess keys dropped) for
- * the AST shapes the protocol uses: literals, keywords, unknown, unions, structs with records,
- * arrays, filters and literal-to-literal transformations (the beta `type` twins). It skips the
- * parser's per-field `Either` allocations and returns `FAIL` instead of an issue: the caller then
- * runs the Schema decoder for the error. `undefined` means "not compilable" (no fast path).
- */
-const compile = (ast: AST.AST): Compiled | undefined => {
-  switch (ast._tag) {
-    case "Literal": {
-      const literal = ast.literal
-      return (v) => (v === literal ? v : FAIL)
-    }
-    case "StringKeyword":
-      return (v) => (typeof v === "string" ? v : FAIL)
-    case "NumberKeyword":
-      return (v) => (typeof v === "number" ? v : FAIL)
-    case "BooleanKeyword":
-      return (v) => (typeof v === "boolean" ? v : FAIL)
-    case "UndefinedKeyword":
-      return (v) => (v === undefined ? v : FAIL)
-    case "UnknownKeyword":
-    case "AnyKeyword":
-      return (v) => v
-    case "Union":
-      return compileUnion(ast)
-    case "TupleType": {
-      if (ast.elements.length !== 0 || ast.rest.length !== 1) return undefined
-      const item = compile(ast.rest[0]!.type)
-      if (item === undefined) return undefined
-      return (v) => {
-        if (!Array.isArray(v)) return FAIL
-        const out = new Array<unknown>(v.length)
-        for (let i = 0; i < v.length; i++) {
-          const x = item(v[i])
-          if (x === FAIL) return FAIL
-          out[i] = x
-        }
-        return out
-      }
-    }
-    case "Refinement": {
-      const from = compile(ast.from)
-      if (from === undefined) return undefined
-      const refinement = ast
-      return (v) => {
-        const out = from(v)
-        if (out === FAIL) return FAIL
-        return Option.isNone(refinement.filter(out, NO_OPTIONS, refinement)) ? out : FAIL
-      }
-    }
-    case "Transformation": {
-      if (!AST.isLiteral(ast.from) || !AST.isLiteral(ast.to)) return undefined
-      const wire = ast.from.literal
-      const decoded = ast.to.literal
-      return (v) => (v === wire ? decoded : FAIL)
-    }
-    case "TypeLiteral":
-      return compileStruct(ast)
-    default:
-      return undefined
-  }
-}
-
-const compileStruct = (ast: AST.TypeLiteral): Compiled | undefined => {
-  const names: Array<string> = []
-  const optional: Array<boolean> = []
-  const fields: Array<Compiled> = []
-  for (const ps of ast.propertySignatures) {
-    if (typeof ps.name !== "string") return undefined
-    const c = compile(ps.type)
-    if (c === undefined) return undefined
-    names.push(ps.name)
-    optional.push(ps.isOptional)
-    fields.push(c)
-  }
-  const indexes: Array<{ readonly key: Compiled; readonly value: Compiled }> = []
-  for (const is of ast.indexSignatures) {
-    const parameter: AST.AST = is.parameter
-    const keyBase = AST.isRefinement(parameter) ? parameter.from : parameter
-    if (!AST.isStringKeyword(keyBase)) return undefined
-    const key = compile(parameter)
-    const value = compile(is.type)
-    if (key === undefined || value === undefined) return undefined
-    indexes.push({ key, value })
-  }
-  const expected = new Set(names)
-  const n = names.length
-  return (input) => {
-    if (typeof input !== "object" || input === null || Array.isArray(input)) return FAIL
-    const record = input as Readonly<Record<string, unknown>>
-    const out: Record<string, unknown> = {}
-    for (let i = 0; i < n; i++) {
-      const name = names[i]!
-      if (optional[i] && !Object.prototype.hasOwnProperty.call(record, name)) continue
-      const value = fields[i]!(record[name])
-      if (value === FAIL) return FAIL
-      out[name] = value
-    }
-    for (const index of indexes) {
-      for (const k of Object.keys(record)) {
-        if (index.key(k) === FAIL) continue
-        const value = index.value(record[k])
-        if (value === FAIL) return FAIL
-        if (!expected.has(k)) out[k] = value
-      }
-    }
-    return out
-  }
-}
-
-type FastDecoder<A> = (input: unknown) => A | typeof FAIL
-
-const buildFastDecoders = <A>(members: ReadonlyArray<Schema.Schema<A, unknown>>): ReadonlyMap<string, FastDecoder<A>> => {
-  const map = new Map<string, FastDecoder<A>>()
-  for (const member of members) {
-    const fast = compile(member.ast)
-    if (fast !== undefined) map.set(wireType(member as Schema.Schema.AnyNoContext), fast as FastDecoder<A>)
   }
   return map
 }
@@ -316,82 +112,43 @@ export const serverEventTypes: ReadonlySet<string> = new Set(serverDecoders.keys
  */
 export const clientEventTypes: ReadonlySet<string> = new Set(clientDecoders.keys())
 
-// ---------------------------------------------------------------------------------------------
-// error messages (never include payloads)
-// ---------------------------------------------------------------------------------------------
-
-const MAX_STRING = 48
-const MAX_MESSAGE = 400
-
-/** Shortens every long quoted string (a base64 payload, a transcript) and caps the length. */
-const scrub = (text: string): string => {
-  const out = text.replace(/"(?:[^"\\]|\\.){48,}"/g, (s) => `"${s.slice(1, 17)}…(${s.length - 2} chars)"`)
-  const unquoted = out.replace(/[A-Za-z0-9+/=_-]{64,}/g, (s) => `${s.slice(0, 16)}…(${s.length} chars)`)
-  return unquoted.length > MAX_MESSAGE ? `${unquoted.slice(0, MAX_MESSAGE)}…` : unquoted
-}
-
-const shortType = (type: string): string =>
-  type.length > MAX_STRING ? `${type.slice(0, MAX_STRING)}…(${type.length} chars)` : type
-
-/** The longest path a ProtocolError carries (keys come from the input and may be long). */
-const MAX_PATH = 120
-
-const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
-  let out = ""
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`
-    else out += out === "" ? shortType(String(key)) : `.${shortType(String(key))}`
-  }
-  return out.length > MAX_PATH ? `${out.slice(0, MAX_PATH)}…` : out
-}
-
-const issueError = (eventType: string, issue: ParseResult.ParseIssue): ProtocolError => {
-  const issues = ParseResult.ArrayFormatter.formatIssueSync(issue)
-  const first = issues[0]
-  const path = first !== undefined ? formatPath(first.path) : ""
-  const detail = first !== undefined ? scrub(first.message) : "invalid"
-  const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : ""
-  const type = shortType(eventType)
-  return new ProtocolError({
-    message: `Invalid "${type}" event at ${path === "" ? "<root>" : path}: ${detail}${more}`,
-    eventType: type,
-    path
-  })
-}
-
 const parseJson = (text: string): Either.Either<unknown, ProtocolError> => {
+  if (typeof text !== "string") return Either.left(protocolError("Frame is not a string"))
   try {
     return Either.right(JSON.parse(text))
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e)
-    return Either.left(new ProtocolError({ message: `Malformed JSON frame (${text.length} chars): ${scrub(reason)}` }))
+    // V8's messages quote at most a short snippet of the text; protocolError caps and scrubs it anyway
+    const reason = e instanceof Error ? e.message : "unparsable"
+    return Either.left(protocolError(`Malformed JSON frame (${text.length} chars): ${reason.slice(0, 200)}`))
   }
 }
 
 const typeOf = (json: unknown): Either.Either<string, ProtocolError> => {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return Either.left(new ProtocolError({ message: "Event is not a JSON object" }))
+    return Either.left(protocolError("Event is not a JSON object"))
   }
   const type = (json as { readonly type?: unknown }).type
-  if (typeof type !== "string") {
-    return Either.left(new ProtocolError({ message: "Event has no string \"type\"", path: "type" }))
+  return typeof type === "string" ? Either.right(type) : Either.left(protocolError("Event has no string \"type\"", { path: "type" }))
+}
+
+/** The event's `type` if reading it is safe and gives a string (for naming a caught throw). */
+const safeTypeOf = (value: unknown): string | undefined => {
+  try {
+    const type = typeof value === "object" && value !== null ? (value as { readonly type?: unknown }).type : undefined
+    return typeof type === "string" ? type : undefined
+  } catch {
+    return undefined
   }
-  return Either.right(type)
 }
 
 // ---------------------------------------------------------------------------------------------
 // server events
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Decodes a parsed server frame. An unmodelled `type` gives the `UnknownServerEvent` member (with
- * the raw object); a modelled type with wrong fields, or a value that is not an object with a
- * string `type`, gives a `ProtocolError`. Never throws.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
+const unknownEvent = (type: string, raw: unknown): Either.Either<DecodedServerEvent, ProtocolError> =>
+  Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type, raw })
+
+const decodeServerUnsafe = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
   const type = typeOf(json)
   if (Either.isLeft(type)) return Either.left(type.left)
   const fast = serverFastDecoders.get(type.right)
@@ -400,36 +157,54 @@ export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedSe
     if (out !== FAIL) return Either.right(out)
   }
   const decoder = serverDecoders.get(type.right)
-  if (decoder === undefined) {
-    return Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type: type.right, raw: json })
-  }
+  if (decoder === undefined) return unknownEvent(type.right, json)
   const result = decoder(json)
   // a Right carries no error: reuse it rather than allocate another
   return Either.isRight(result) ? (result as unknown as Either.Either<never, never>) : Either.left(issueError(type.right, result.left))
 }
 
 /**
+ * Decodes a parsed server frame. An unmodelled `type` gives the `UnknownServerEvent` member (with
+ * the raw object); a modelled type with wrong fields, or a value that is not an object with a
+ * string `type`, gives a `ProtocolError`. Never throws (a getter that throws, a Proxy, input deep
+ * enough to overflow the stack: all become a `ProtocolError`).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
+  try {
+    return decodeServerUnsafe(json)
+  } catch (e) {
+    return Either.left(thrownError("decode server event", safeTypeOf(json), e))
+  }
+}
+
+/**
  * The reference decoder: like `decodeServerEventUnknown` but through the Schema parser only (no
  * compiled fast path). Slower; tests use it to check that the fast path agrees with Schema.
+ * Never throws.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const decodeServerEventUnknownWithSchema = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
-  const type = typeOf(json)
-  if (Either.isLeft(type)) return Either.left(type.left)
-  const decoder = serverDecoders.get(type.right)
-  if (decoder === undefined) {
-    return Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type: type.right, raw: json })
+  try {
+    const type = typeOf(json)
+    if (Either.isLeft(type)) return Either.left(type.left)
+    const decoder = serverDecoders.get(type.right)
+    if (decoder === undefined) return unknownEvent(type.right, json)
+    const result = decoder(json)
+    return Either.isRight(result) ? Either.right(result.right) : Either.left(issueError(type.right, result.left))
+  } catch (e) {
+    return Either.left(thrownError("decode server event", safeTypeOf(json), e))
   }
-  const result = decoder(json)
-  return Either.isRight(result) ? Either.right(result.right) : Either.left(issueError(type.right, result.left))
 }
 
 /**
  * Decodes one server text frame (`JSON.parse` then the member schema for its `type`),
  * synchronously: use it inside `Stream.map`. Beta wire names come out with their GA `type`.
- * Never throws.
+ * Never throws, for any string.
  *
  * @since 0.1.0
  * @category decoding
@@ -439,25 +214,73 @@ export const decodeServerEvent = (text: string): Either.Either<DecodedServerEven
   return Either.isLeft(json) ? Either.left(json.left) : decodeServerEventUnknown(json.right)
 }
 
+/** Encodes with the member encoder for the event's `type`, then `JSON.stringify`; never throws. */
+const encodeWith = <A>(
+  encoders: ReadonlyMap<string, Encoder<A>>,
+  side: "client" | "server",
+  event: A
+): Either.Either<string, ProtocolError> => {
+  let type: string | undefined
+  try {
+    type = safeTypeOf(event)
+    if (type === undefined) return Either.left(protocolError(`A ${side} event has no string "type"`, { path: "type" }))
+    const encoder = encoders.get(type)
+    if (encoder === undefined) {
+      return Either.left(protocolError(`Unknown ${side} event type "${shortName(type)}"`, { eventType: type }))
+    }
+    const result = encoder(event)
+    if (Either.isLeft(result)) return Either.left(issueError(type, result.left))
+    const text: string | undefined = JSON.stringify(result.right)
+    if (typeof text !== "string") {
+      return Either.left(protocolError(`A "${shortName(type)}" event has no JSON text`, { eventType: type }))
+    }
+    return Either.right(text)
+  } catch (e) {
+    return Either.left(thrownError(`encode ${side} event`, type, e))
+  }
+}
+
+/**
+ * Encodes a server event to JSON text (GA wire names), as an `Either`: a value that does not
+ * satisfy its schema, or that `JSON.stringify` cannot write (a cycle or a BigInt under an
+ * `unknown` field, a getter or `toJSON` that throws), gives a `ProtocolError` naming the event
+ * type. Never throws.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeServerEventEither = (event: ServerEvent): Either.Either<string, ProtocolError> =>
+  encodeWith(serverEncoders, "server", event)
+
 /**
  * Encodes a server event to JSON text (GA wire names). Used by fake servers in tests.
- * Throws a `ProtocolError` if the value does not satisfy its schema (only possible by bypassing
- * the types).
+ * Throws the `ProtocolError` of `encodeServerEventEither` if the event cannot be encoded (only
+ * possible by bypassing the types).
  *
  * @since 0.1.0
  * @category encoding
  */
 export const encodeServerEvent = (event: ServerEvent): string => {
-  const encoder = serverEncoders.get(event.type)
-  if (encoder === undefined) throw new ProtocolError({ message: "Unknown server event type", eventType: event.type })
-  const result = encoder(event)
-  if (Either.isLeft(result)) throw issueError(event.type, result.left)
-  return JSON.stringify(result.right)
+  const result = encodeServerEventEither(event)
+  if (Either.isLeft(result)) throw result.left
+  return result.right
 }
 
 // ---------------------------------------------------------------------------------------------
 // client events
 // ---------------------------------------------------------------------------------------------
+
+const decodeClientUnsafe = (json: unknown): Either.Either<ClientEvent, ProtocolError> => {
+  const type = typeOf(json)
+  if (Either.isLeft(type)) return Either.left(type.left)
+  const decoder = clientDecoders.get(type.right)
+  if (decoder === undefined) {
+    return Either.left(protocolError(`Unknown client event type "${shortName(type.right)}"`, { eventType: type.right }))
+  }
+  const result = decoder(json)
+  // a Right carries no error: reuse it rather than allocate another
+  return Either.isRight(result) ? (result as unknown as Either.Either<never, never>) : Either.left(issueError(type.right, result.left))
+}
 
 /**
  * Decodes a parsed client event (a fake server uses it). Never throws.
@@ -466,21 +289,15 @@ export const encodeServerEvent = (event: ServerEvent): string => {
  * @category decoding
  */
 export const decodeClientEventUnknown = (json: unknown): Either.Either<ClientEvent, ProtocolError> => {
-  const type = typeOf(json)
-  if (Either.isLeft(type)) return Either.left(type.left)
-  const decoder = clientDecoders.get(type.right)
-  if (decoder === undefined) {
-    return Either.left(
-      new ProtocolError({ message: `Unknown client event type "${shortType(type.right)}"`, eventType: shortType(type.right) })
-    )
+  try {
+    return decodeClientUnsafe(json)
+  } catch (e) {
+    return Either.left(thrownError("decode client event", safeTypeOf(json), e))
   }
-  const result = decoder(json)
-  // a Right carries no error: reuse it rather than allocate another
-  return Either.isRight(result) ? (result as unknown as Either.Either<never, never>) : Either.left(issueError(type.right, result.left))
 }
 
 /**
- * Decodes one client text frame. Never throws.
+ * Decodes one client text frame. Never throws, for any string.
  *
  * @since 0.1.0
  * @category decoding
@@ -491,16 +308,28 @@ export const decodeClientEvent = (text: string): Either.Either<ClientEvent, Prot
 }
 
 /**
- * Encodes a client event to its JSON text (keys not in the schema are dropped). Throws a
- * `ProtocolError` if the value does not satisfy its schema (only possible by bypassing the types).
+ * Encodes a client event to its JSON text (keys not in the schema are dropped), as an `Either`:
+ * a value that does not satisfy its schema, or that `JSON.stringify` cannot write (a cycle or a
+ * BigInt under an `unknown` field, a getter or `toJSON` that throws), gives a `ProtocolError`
+ * naming the event type and the path. Never throws. Use it to fail the caller with a typed error
+ * and send nothing.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeClientEventEither = (event: ClientEvent): Either.Either<string, ProtocolError> =>
+  encodeWith(clientEncoders, "client", event)
+
+/**
+ * Encodes a client event to its JSON text (keys not in the schema are dropped). Throws the
+ * `ProtocolError` of `encodeClientEventEither` if the event cannot be encoded (only possible by
+ * bypassing the types); prefer `encodeClientEventEither`.
  *
  * @since 0.1.0
  * @category encoding
  */
 export const encodeClientEvent = (event: ClientEvent): string => {
-  const encoder = clientEncoders.get(event.type)
-  if (encoder === undefined) throw new ProtocolError({ message: "Unknown client event type", eventType: event.type })
-  const result = encoder(event)
-  if (Either.isLeft(result)) throw issueError(event.type, result.left)
-  return JSON.stringify(result.right)
+  const result = encodeClientEventEither(event)
+  if (Either.isLeft(result)) throw result.left
+  return result.right
 }

@@ -143,36 +143,96 @@ export const TranscriptionUsage = Schema.Union(TranscriptionTokenUsage, Transcri
 export type TranscriptionUsage = typeof TranscriptionUsage.Type
 
 /**
- * Response status.
+ * The response statuses the APIs document.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category schemas
  */
-export const ResponseStatus = Schema.Literal("completed", "cancelled", "failed", "incomplete", "in_progress")
+export const KnownResponseStatus = Schema.Literal("completed", "cancelled", "failed", "incomplete", "in_progress")
 
 /**
+ * @since 0.2.0
+ * @category models
+ */
+export type KnownResponseStatus = typeof KnownResponseStatus.Type
+
+/**
+ * A response's status: one of the documented ones, or any other string a server sends (kept as
+ * is, e.g. `"expired"`), so that a new status never fails a `response.done`.
+ *
  * @since 0.1.0
  * @category models
  */
-export type ResponseStatus = typeof ResponseStatus.Type
+export type ResponseStatus = KnownResponseStatus | (string & {})
 
 /**
- * Why a response ended the way it did.
+ * Response status: decodes any string; the documented ones are `KnownResponseStatus`.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const StatusDetails = Schema.Struct({
-  type: Schema.optional(Schema.String),
-  reason: Schema.optional(Schema.NullOr(Schema.String)),
-  error: Schema.optional(Schema.NullOr(ErrorDetail))
-}).annotations({ identifier: "StatusDetails" })
+export const ResponseStatus: Schema.Schema<ResponseStatus> = Schema.Union(KnownResponseStatus, Schema.String).annotations({
+  identifier: "ResponseStatus"
+})
+
+const knownResponseStatuses: ReadonlySet<string> = new Set(KnownResponseStatus.literals)
+
+/**
+ * True for a status the APIs document (false for one this library does not know).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isKnownResponseStatus = (status: ResponseStatus): status is KnownResponseStatus =>
+  knownResponseStatuses.has(status)
+
+/**
+ * Why a response ended the way it did, in the documented shape (other keys are kept).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StatusDetails = Schema.Struct(
+  {
+    type: Schema.optional(Schema.String),
+    reason: Schema.optional(Schema.NullOr(Schema.String)),
+    error: Schema.optional(Schema.NullOr(ErrorDetail))
+  },
+  Schema.Record({ key: RecordKey, value: Schema.Unknown })
+).annotations({ identifier: "StatusDetails" })
 
 /**
  * @since 0.1.0
  * @category models
  */
 export type StatusDetails = typeof StatusDetails.Type
+
+/**
+ * Status details of another shape (a known key with a value of another type), kept as an opaque
+ * record so that they never fail a `response.done`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OtherStatusDetails = Schema.Struct({}, Schema.Record({ key: RecordKey, value: Schema.Unknown })).annotations({
+  identifier: "OtherStatusDetails"
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type OtherStatusDetails = typeof OtherStatusDetails.Type
+
+/**
+ * True when status details have the documented shape (so `type`, `reason` and `error` are typed).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isStatusDetails: (details: StatusDetails | OtherStatusDetails) => details is StatusDetails = Schema.is(
+  StatusDetails
+)
 
 /**
  * Free-form response metadata (the session puts `client_event_id` there).
@@ -195,7 +255,9 @@ export const ResponseAudio = Schema.Struct({
 }).annotations({ identifier: "ResponseAudio" })
 
 /**
- * A response, as `response.created` and `response.done` carry it (GA and beta fields).
+ * A response, as `response.created` and `response.done` carry it (GA and beta fields). Lenient:
+ * only `id` is required, `status` may be any string, `status_details` any object, and unknown keys
+ * (in the response and in `usage`) never fail a decode.
  *
  * @since 0.1.0
  * @category schemas
@@ -204,7 +266,7 @@ export const Response = Schema.Struct({
   id: Schema.String,
   object: Schema.optional(Schema.String),
   status: Schema.optional(ResponseStatus),
-  status_details: Schema.optional(Schema.NullOr(StatusDetails)),
+  status_details: Schema.optional(Schema.NullOr(Schema.Union(StatusDetails, OtherStatusDetails))),
   output: Schema.optional(Schema.Array(ConversationItem)),
   usage: Schema.optional(Schema.NullOr(Usage)),
   metadata: Schema.optional(Schema.NullOr(Metadata)),
