@@ -162,18 +162,7 @@ const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
 const identity = (text: string) => text
 
 /** Encodes a client event without throwing: a value the schema refuses is a `ProtocolError`. */
-const encode = (event: Protocol.ClientEvent): Either.Either<string, ProtocolError> => {
-  try {
-    return Either.right(Protocol.encodeClientEvent(event))
-  } catch (error) {
-    return Either.left(
-      new ProtocolError({
-        message: `cannot encode client event: ${String((error as { message?: unknown })?.message ?? error).slice(0, 300)}`,
-        eventType: typeof event?.type === "string" ? event.type.slice(0, 100) : undefined
-      })
-    )
-  }
-}
+const encode = Protocol.encodeClientEventEither
 
 /**
  * The error that ends a session when one of its fibers dies: `SessionClosedError` with the defect

@@ -264,7 +264,7 @@ export const done = (s: SessionState, event: ServerEventOf<"response.done">, now
   const state = Replies.responseEnded(s, response.id, now, out)
   const current = state.current
   if (current === undefined || (response.id !== undefined && response.id !== current.responseId)) return state
-  const status = (response.status ?? "completed") as Gen.ResponseSummary["status"]
+  const status: Gen.ResponseSummary["status"] = response.status ?? "completed"
   if (status === "failed") {
     out.push({
       _tag: "Emit",
