@@ -35,8 +35,9 @@ import * as DemoAudio from "./internal/demoAudio.js"
 import * as Format from "./internal/demoFormat.js"
 import * as DemoOutput from "./internal/demoOutput.js"
 import * as Turn from "./internal/demoTurn.js"
-import * as NodeTransport from "./NodeTransport.js"
-import * as Wav from "./Wav.js"
+import { version } from "./version.js"
+import * as NodeTransport from "@realtime-fx/node/NodeTransport"
+import * as Wav from "@realtime-fx/node/Wav"
 
 /**
  * Where the demo writes: `line` prints a finished line, `live` shows a line still growing (a
@@ -494,7 +495,7 @@ export const main = (
   argv: ReadonlyArray<string>,
   output: Output
 ): Effect.Effect<void, DemoError | ValidationError.ValidationError, CliApp.CliApp.Environment> =>
-  Command.run(command(output), { name: "realtime-fx demo", version: "0.1.0" })(argv).pipe(
+  Command.run(command(output), { name: "realtime-fx demo", version })(argv).pipe(
     Effect.tapErrorCause((cause) => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure) && failure.value._tag === "DemoError") return output.error(`error: ${failure.value.message}`)

@@ -13,7 +13,7 @@ import * as DemoAudio from "../src/internal/demoAudio.js"
 import * as Format from "../src/internal/demoFormat.js"
 import * as DemoOutput from "../src/internal/demoOutput.js"
 import * as Turn from "../src/internal/demoTurn.js"
-import * as Wav from "../src/Wav.js"
+import * as Wav from "@realtime-fx/node/Wav"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "realtime-fx-demo-"))),
