@@ -12,7 +12,8 @@ export const shared: ViteUserConfig = {
       { find: /^@realtime-fx\/test-kit$/, replacement: `${src("test-kit")}/index.ts` },
       { find: /^@realtime-fx\/test-kit\/(.*)$/, replacement: `${src("test-kit")}/$1.ts` },
       { find: /^@realtime-fx\/node$/, replacement: `${src("node")}/index.ts` },
-      { find: /^@realtime-fx\/node\/(.*)$/, replacement: `${src("node")}/$1.ts` }
+      { find: /^@realtime-fx\/node\/(.*)$/, replacement: `${src("node")}/$1.ts` },
+      { find: /^@realtime-fx\/demo$/, replacement: `${src("demo")}/Demo.ts` }
     ]
   },
   test: {

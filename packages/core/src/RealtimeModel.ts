@@ -11,6 +11,7 @@ import type { ConfigurationError } from "./Errors.js"
 import type { InputAudioTranscription, NoiseReduction, SessionConfig, ToolChoice, Tracing, TurnDetection } from "./protocol/Session.js"
 import type * as Tool from "./Tool.js"
 import type { TransportRequest } from "./Transport.js"
+import { version } from "./version.js"
 
 /**
  * How connections are retried: up to `maxRetry` retries, 0.1 s before the first and `retryInterval`
@@ -193,9 +194,9 @@ export interface RealtimeModelService {
 export class RealtimeModel extends Context.Tag("@realtime-fx/core/RealtimeModel")<RealtimeModel, RealtimeModelService>() {}
 
 /**
- * The `User-Agent` header every request carries.
+ * The `User-Agent` header every request carries: `realtime-fx/<version of @realtime-fx/core>`.
  *
  * @since 0.1.0
  * @category constants
  */
-export const userAgent = "realtime-fx/0.1.0"
+export const userAgent = `realtime-fx/${version}`

@@ -1,5 +1,5 @@
 /**
- * realtime-fx for Node.js: ws transport, WAV file I/O and the demo CLI.
+ * realtime-fx for Node.js: ws transport and WAV file I/O.
  *
  * @since 0.1.0
  */
@@ -8,5 +8,3 @@
 export * as NodeTransport from "./NodeTransport.js"
 /** @since 0.1.0 */
 export * as Wav from "./Wav.js"
-/** @since 0.1.0 */
-export * as Demo from "./Demo.js"

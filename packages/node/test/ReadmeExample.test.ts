@@ -13,7 +13,7 @@ import { AudioFrame, RealtimeSession, Resampler, Xai } from "@realtime-fx/core"
 import { FakeServer } from "@realtime-fx/test-kit"
 import { NodeTransport, Wav } from "@realtime-fx/node"
 
-const question = fileURLToPath(new URL("../assets/weather-question.wav", import.meta.url))
+const question = fileURLToPath(new URL("./fixtures/weather-question.wav", import.meta.url))
 
 // --- the README example, verbatim from here ---------------------------------
 const conversation = (input: string, output: string) =>

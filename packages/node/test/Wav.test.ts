@@ -17,7 +17,7 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-const asset = fileURLToPath(new URL("../assets/weather-question.wav", import.meta.url))
+const asset = fileURLToPath(new URL("./fixtures/weather-question.wav", import.meta.url))
 
 const ramp = (n: number, channels: number) =>
   AudioFrame.unsafeMake(Int16Array.from({ length: n * channels }, (_, i) => (i * 97) % 65536 - 32768), 22050, channels)

@@ -8,6 +8,10 @@ import type * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
 
 /** What the demo knows about the turn in progress. */
 export interface TurnState {
+  /** A connection to the server is open. */
+  readonly connected: boolean
+  /** A connection was open at least once. */
+  readonly everConnected: boolean
   /** All input audio (speech and trailing silence) has been pushed. */
   readonly audioSent: boolean
   /** Speech started and has not stopped yet. */
@@ -28,6 +32,8 @@ export interface TurnState {
 
 /** Nothing sent, nothing heard. */
 export const initial: TurnState = {
+  connected: false,
+  everConnected: false,
   audioSent: false,
   speaking: false,
   speechSeen: false,
@@ -43,6 +49,11 @@ const add = (set: ReadonlySet<string>, id: string): ReadonlySet<string> => new S
 /** Applies a session event. */
 export const onEvent = (state: TurnState, event: RealtimeSession.SessionEvent): TurnState => {
   switch (event._tag) {
+    case "Connected":
+    case "Reconnected":
+      return { ...state, connected: true, everConnected: true }
+    case "Disconnected":
+      return { ...state, connected: false }
     case "SpeechStarted":
       return { ...state, speaking: true, speechSeen: true }
     case "SpeechStopped":
@@ -75,8 +86,13 @@ export const isDone = (state: TurnState): boolean =>
   state.replies > 0 &&
   [...state.created].every((id) => state.finished.has(id))
 
-/** What the demo is still waiting for, in words (for the timeout message). */
+/**
+ * What the demo is still waiting for, in words (for the timeout message). A missing connection
+ * comes first: without one, nothing else (speech, replies) could have happened.
+ */
 export const waitingFor = (state: TurnState): string => {
+  if (!state.everConnected) return "no connection to the server yet (it has not answered)"
+  if (!state.connected) return "the connection to the server was lost and not re-established"
   if (!state.audioSent) return "the input audio was still being sent"
   if (!state.speechSeen) return "no speech was detected in the input audio"
   if (state.speaking) return "the server never detected the end of speech"

@@ -6,12 +6,10 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import type * as ValidationError from "@effect/cli/ValidationError"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as AudioFrame from "@realtime-fx/core/AudioFrame"
 import type * as Generation from "@realtime-fx/core/Generation"
-import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
 import { Resampler } from "@realtime-fx/core/Resampler"
 import * as Tool from "@realtime-fx/core/Tool"
 import * as Xai from "@realtime-fx/core/Xai"
@@ -19,7 +17,6 @@ import * as FakeServer from "@realtime-fx/test-kit/FakeServer"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -28,15 +25,19 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as DemoAudio from "./internal/demoAudio.js"
+import * as Converse from "./internal/demoConverse.js"
+import * as InternalError from "./internal/demoError.js"
+import * as DemoFiles from "./internal/demoFiles.js"
 import * as Format from "./internal/demoFormat.js"
+import * as DemoOptions from "./internal/demoOptions.js"
 import * as DemoOutput from "./internal/demoOutput.js"
 import * as Turn from "./internal/demoTurn.js"
-import * as NodeTransport from "./NodeTransport.js"
-import * as Wav from "./Wav.js"
+import { version } from "./version.js"
+import * as NodeTransport from "@realtime-fx/node/NodeTransport"
+import * as Wav from "@realtime-fx/node/Wav"
 
 /**
  * Where the demo writes: `line` prints a finished line, `live` shows a line still growing (a
@@ -66,9 +67,13 @@ export const terminalOutput = (): Output => DemoOutput.terminal(process.stdout, 
  * @since 0.1.0
  * @category errors
  */
-export class DemoError extends Schema.TaggedError<DemoError>()("DemoError", {
-  message: Schema.String
-}) {}
+export const DemoError = InternalError.DemoError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type DemoError = InternalError.DemoError
 
 /**
  * The bundled spoken question (16 kHz mono, so the session's resampler is exercised).
@@ -104,7 +109,11 @@ export const defaultInstructions =
 export interface RunOptions {
   /** The spoken input (any WAV the Wav module reads). Default: the bundled question. */
   readonly input?: string | undefined
-  /** Where the reply audio goes (24 kHz mono WAV; parent directories are created). Default `out/reply.wav`. */
+  /**
+   * Where the reply audio goes (24 kHz mono WAV). Checked before anything is sent: missing parent
+   * directories are created, the directory must be writable and `out` must not be a directory.
+   * Default `out/reply.wav`.
+   */
   readonly out?: string | undefined
   /** `"fake"` (default): an embedded loopback fake server; `"live"`: the real xAI API (`XAI_API_KEY`). */
   readonly server?: "fake" | "live" | undefined
@@ -115,11 +124,11 @@ export interface RunOptions {
   readonly model?: string | undefined
   /** Live mode: another endpoint than `wss://api.x.ai/v1/realtime` (a gateway, or a separately run fake server). */
   readonly baseUrl?: string | undefined
-  /** The bound of the whole run (default 60 seconds). */
+  /** The bound of the whole run, from reading the input to writing the reply (default 60 seconds). */
   readonly timeout?: Duration.DurationInput | undefined
   /** Silence appended after the input so that server VAD ends the turn (default 1000 ms). */
   readonly silenceMs?: number | undefined
-  /** How long to wait, once all input is sent, for speech to be detected before failing (default 5 s). */
+  /** Once connected and all input is sent, how long to wait for speech before failing (default 5 s). */
   readonly noSpeechTimeout?: Duration.DurationInput | undefined
 }
 
@@ -155,14 +164,6 @@ export const getWeather = Tool.make("get_weather", {
     Effect.succeed({ city, forecast: "sunny with a few clouds", temperature_c: 21, wind_kmh: 12 })
 })
 
-interface Collected {
-  readonly frames: Array<AudioFrame.AudioFrame>
-  readonly metrics: Array<Generation.GenerationMetrics>
-  readonly toolCalls: Array<{ readonly name: string; readonly arguments: string; readonly output: string }>
-  replyTranscript: string
-  inputTranscript: string | undefined
-}
-
 const modelLayer = (options: RunOptions, fakeUrl: string | undefined) => {
   const common: Xai.Options = {
     model: options.model,
@@ -177,165 +178,69 @@ const modelLayer = (options: RunOptions, fakeUrl: string | undefined) => {
     : Xai.layerConfig({ ...common, baseUrl: options.baseUrl })
 }
 
-/** The conversation itself: session, progress lines, input audio, until the turn is over. */
-const converse = (
-  options: RunOptions,
-  output: Output,
-  audio: ReadonlyArray<AudioFrame.AudioFrame>,
-  state: Ref.Ref<Turn.TurnState>,
-  collected: Collected,
-  startMs: number
-) =>
-  Effect.gen(function*() {
-    const say = (name: string, text: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        output.line(`${Format.stamp(now - startMs)} ${Format.label(name)} ${text}`.trimEnd()))
-    const done = yield* Deferred.make<void>()
-    const update = (f: (s: Turn.TurnState) => Turn.TurnState) =>
-      Ref.updateAndGet(state, f).pipe(
-        Effect.flatMap((s) => (Turn.isDone(s) ? Deferred.succeed(done, undefined) : Effect.void)),
-        Effect.asVoid
-      )
+/**
+ * Checks, before anything is sent, that the reply can be written to `out`: creates its missing
+ * parent directories, then requires the directory to be writable and `out` not to be a directory
+ * (nor, when it exists, read-only).
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export const checkOut = (out: string): Effect.Effect<void, DemoError> => DemoFiles.checkOut(out)
 
-    const session = yield* RealtimeSession.make()
-    const events = yield* session.subscribeEvents
-    const generations = yield* session.subscribeGenerations
-
-    const onEvent = (event: RealtimeSession.SessionEvent): Effect.Effect<void> => {
-      const print = ((): Effect.Effect<void> => {
-        switch (event._tag) {
-          case "Connected":
-            return say("connected", `connection #${event.connection}`)
-          case "Disconnected":
-            return say("disconnected", event.error === undefined ? "" : Format.describeError(event.error))
-          case "Reconnected":
-            return say("reconnected", `connection #${event.connection}`)
-          case "SpeechStarted":
-            return say("speech started", event.audioStartMs === undefined ? "" : `at ${event.audioStartMs} ms`)
-          case "SpeechStopped":
-            return say("speech stopped", event.audioEndMs === undefined ? "" : `at ${event.audioEndMs} ms`)
-          case "InputTranscription":
-            if (!event.isFinal) return output.live(`you (partial): ${event.transcript}`)
-            collected.inputTranscript = event.transcript
-            return say("you said", `"${event.transcript}"`)
-          case "GenerationCreated":
-            return say(
-              "generation",
-              `${event.responseId} created${event.userInitiated ? " (requested)" : ""}`
-            )
-          case "FunctionCallExecuted":
-            collected.toolCalls.push({ name: event.call.name, arguments: event.call.arguments, output: event.output })
-            return say("tool output", `${event.call.name} -> ${event.output}`)
-          case "Warning":
-            return say("warning", event.message)
-          case "Error":
-            return say("error", `${Format.describeError(event.error)}${event.recoverable ? "" : " (session ended)"}`)
-          default:
-            return Effect.void
-        }
-      })()
-      return Effect.zipRight(print, update((s) => Turn.onEvent(s, event)))
-    }
-
-    const onMessage = (message: Generation.MessageGeneration) =>
-      Effect.gen(function*() {
-        let text = ""
-        let audioMs = 0
-        const showLive = Effect.suspend(() =>
-          output.live(`assistant${audioMs > 0 ? ` [${Math.round(audioMs)} ms audio]` : ""}: ${text}`)
-        )
-        const texts = Stream.runForEach(message.text, (delta) =>
-          Effect.suspend(() => {
-            text += delta.text
-            return showLive
-          }))
-        const frames = Stream.runForEach(message.audio, (frame) =>
-          Effect.suspend(() => {
-            collected.frames.push(frame)
-            audioMs += AudioFrame.durationMs(frame)
-            return showLive
-          }))
-        yield* Effect.all([texts, frames], { concurrency: 2, discard: true })
-        const transcript = text.trim()
-        if (transcript !== "") {
-          collected.replyTranscript = collected.replyTranscript === "" ? transcript : `${collected.replyTranscript} ${transcript}`
-          yield* say("assistant", `"${transcript}"`)
-        }
-        if (audioMs > 0) yield* say("reply audio", `${Math.round(audioMs)} ms received`)
-        return transcript !== "" || audioMs > 0
-      })
-
-    const onGeneration = (generation: Generation.Generation) => {
-      let replied = false
-      return Effect.gen(function*() {
-        const messages = Stream.runForEach(generation.messages, (message) =>
-          Effect.map(onMessage(message), (produced) => {
-            if (produced) replied = true
-          }))
-        const calls = Stream.runForEach(generation.functionCalls, (call) =>
-          say("tool call", `${call.name}(${call.arguments})`))
-        yield* Effect.all([messages, calls], { concurrency: 2, discard: true })
-        const summary = yield* generation.done
-        if (summary.metrics !== undefined) collected.metrics.push(summary.metrics)
-        const status = summary.status === "completed" ? "" : ` (${summary.status})`
-        yield* say(
-          "response done",
-          `${summary.responseId}${status}${summary.metrics === undefined ? "" : `: ${Format.metricsLine(summary.metrics)}`}`
-        )
-      }).pipe(
-        Effect.catchAll((error) => say("error", `${generation.responseId} ended early: ${Format.describeError(error)}`)),
-        Effect.ensuring(Effect.suspend(() => update((s) => Turn.onFinished(s, generation.responseId, replied))))
-      )
-    }
-
-    yield* Effect.forkScoped(Stream.runForEach(events, onEvent))
-    yield* Effect.forkScoped(Stream.runForEach(generations, (generation) => Effect.forkScoped(onGeneration(generation))))
-
-    const feed = Effect.gen(function*() {
-      const start = yield* Clock.currentTimeMillis
-      for (let i = 0; i < audio.length; i++) {
-        if (options.pacing !== "fast") {
-          const wait = start + i * FRAME_MS - (yield* Clock.currentTimeMillis)
-          if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
-        }
-        yield* session.pushAudio(audio[i]!)
-      }
-      yield* update(Turn.onAudioSent)
-    })
-
-    const fatal = (error: unknown) => new DemoError({ message: Format.describeError(error) })
-    // Once everything is sent, a server that heard no speech will never answer: say so early.
-    const noSpeech = Effect.sleep(options.noSpeechTimeout ?? Duration.seconds(5)).pipe(
-      Effect.zipRight(Ref.get(state)),
-      Effect.flatMap((s) =>
-        s.speechSeen
-          ? Effect.never
-          : Effect.fail(new DemoError({ message: "no speech was detected in the input audio (is it silent?)" }))
-      )
-    )
-    yield* Effect.raceFirst(
-      Effect.zipRight(Effect.mapError(feed, fatal), Effect.raceFirst(Deferred.await(done), noSpeech)),
-      Effect.mapError(session.awaitClosed, fatal)
-    )
-  })
+/** Where a run is, for the timeout message. */
+type Phase =
+  | { readonly _tag: "Preparing" }
+  | { readonly _tag: "Conversing" }
+  | { readonly _tag: "Writing"; readonly path: string }
 
 /**
- * Runs the demo once: reads the input, starts the embedded fake server (unless `server: "live"`),
- * holds one conversation turn with the `get_weather` tool, prints progress and a metrics table to
- * `output`, and writes the reply audio. Every failure is a `DemoError` with a one-line message.
+ * Runs the demo once: checks `out`, reads the input, starts the embedded fake server (unless
+ * `server: "live"`), holds one conversation turn with the `get_weather` tool, prints progress and
+ * a metrics table to `output`, and writes the reply audio, all within `timeout`. Every failure is
+ * a `DemoError` with a one-line message.
  *
  * @since 0.1.0
  * @category running
  */
 export const run = (options: RunOptions, output: Output): Effect.Effect<Report, DemoError> =>
   Effect.gen(function*() {
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
+    const phase = yield* Ref.make<Phase>({ _tag: "Preparing" })
+    const state = yield* Ref.make(Turn.initial)
+    const waitingFor = Effect.gen(function*() {
+      const current = yield* Ref.get(phase)
+      switch (current._tag) {
+        case "Preparing":
+          return "the input was still being read or the server started"
+        case "Conversing":
+          return Turn.waitingFor(yield* Ref.get(state))
+        case "Writing":
+          return `the reply was still being written to ${current.path}`
+      }
+    })
+    return yield* runWithin(options, output, phase, state).pipe(
+      Effect.timeout(timeout),
+      Effect.catchTag("TimeoutException", () =>
+        Effect.flatMap(waitingFor, (what) =>
+          Effect.fail(new DemoError({ message: `timed out after ${Duration.format(timeout)}: ${what}` }))))
+    )
+  })
+
+const runWithin = (
+  options: RunOptions,
+  output: Output,
+  phase: Ref.Ref<Phase>,
+  state: Ref.Ref<Turn.TurnState>
+): Effect.Effect<Report, DemoError> =>
+  Effect.gen(function*() {
     const input = options.input ?? defaultInput
     const out = Path.resolve(options.out ?? Path.join("out", "reply.wav"))
-    const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
     const server = options.server ?? "fake"
     const pacing = options.pacing ?? "realtime"
     const startMs = yield* Clock.currentTimeMillis
 
+    yield* checkOut(out)
     const audio = yield* Wav.read(input).pipe(
       Effect.mapError((e) => new DemoError({ message: `cannot read the input WAV: ${e.message}` }))
     )
@@ -344,8 +249,7 @@ export const run = (options: RunOptions, output: Output): Effect.Effect<Report, 
         `${(AudioFrame.durationMs(audio) / 1000).toFixed(2)} s (resampled to 24 kHz mono by the session)`
     )
 
-    const state = yield* Ref.make(Turn.initial)
-    const collected: Collected = { frames: [], metrics: [], toolCalls: [], replyTranscript: "", inputTranscript: undefined }
+    const collected: Converse.Collected = { frames: [], metrics: [], toolCalls: [], replyTranscript: "", inputTranscript: undefined }
     const frames = DemoAudio.frames(audio, FRAME_MS, options.silenceMs ?? 1000)
 
     const conversation = Effect.gen(function*() {
@@ -366,18 +270,20 @@ export const run = (options: RunOptions, output: Output): Effect.Effect<Report, 
       }
       yield* output.line(`pacing  ${pacing === "fast" ? "fast (input sent at once)" : "real time (10 ms frames)"}`)
       const layer = Layer.mergeAll(modelLayer(options, fakeUrl), NodeTransport.layer, Resampler.layer)
-      yield* Effect.scoped(converse({ ...options, pacing }, output, frames, state, collected, startMs)).pipe(
+      yield* Ref.set(phase, { _tag: "Conversing" })
+      const converseOptions: Converse.ConverseOptions = {
+        endpoint: fakeUrl ?? options.baseUrl ?? Xai.defaultBaseUrl,
+        pacing,
+        frameMs: FRAME_MS,
+        noSpeechTimeout: options.noSpeechTimeout ?? Duration.seconds(5),
+        startMs
+      }
+      yield* Effect.scoped(Converse.converse(converseOptions, output, frames, state, collected)).pipe(
         Effect.provide(layer),
         Effect.catchTag("ConfigurationError", (e) => Effect.fail(new DemoError({ message: e.message })))
       )
     })
-
-    yield* Effect.scoped(conversation).pipe(
-      Effect.timeout(timeout),
-      Effect.catchTag("TimeoutException", () =>
-        Effect.flatMap(Ref.get(state), (s) =>
-          Effect.fail(new DemoError({ message: `timed out after ${Duration.format(timeout)}: ${Turn.waitingFor(s)}` }))))
-    )
+    yield* Effect.scoped(conversation)
 
     if (collected.metrics.length > 0) {
       yield* output.line("")
@@ -386,10 +292,7 @@ export const run = (options: RunOptions, output: Output): Effect.Effect<Report, 
     }
 
     const replyAudioMs = collected.frames.reduce((ms, frame) => ms + AudioFrame.durationMs(frame), 0)
-    yield* Effect.tryPromise({
-      try: () => Fs.mkdir(Path.dirname(out), { recursive: true }),
-      catch: (cause) => new DemoError({ message: `cannot create ${Path.dirname(out)}: ${String(cause)}` })
-    })
+    yield* Ref.set(phase, { _tag: "Writing", path: out })
     yield* Stream.run(Stream.fromIterable(collected.frames), Wav.sink(out)).pipe(
       Effect.mapError((e) => new DemoError({ message: `cannot write the reply: ${e.message}` }))
     )
@@ -422,7 +325,8 @@ export const chooseServer = (flags: {
     : Effect.succeed(flags.fake ? "fake" : flags.live || flags.hasKey ? "live" : "fake")
 
 /**
- * The `demo` command (@effect/cli), printing to `output`.
+ * The `demo` command (@effect/cli), printing to `output`. Every option's description says what it
+ * does and its default (`--help`).
  *
  * @since 0.1.0
  * @category cli
@@ -430,38 +334,12 @@ export const chooseServer = (flags: {
 export const command = (output: Output) =>
   Command.make(
     "demo",
-    {
-      input: Options.text("input").pipe(
-        Options.withDescription("spoken input WAV (any rate and channel count; default: the bundled question)"),
-        Options.optional
-      ),
-      out: Options.text("out").pipe(
-        Options.withDescription("where to write the reply audio (24 kHz mono WAV)"),
-        Options.withDefault(Path.join("out", "reply.wav"))
-      ),
-      voice: Options.text("voice").pipe(Options.withDescription("xAI voice (e.g. ara, eve, leo, rex, sal)"), Options.optional),
-      instructions: Options.text("instructions").pipe(Options.withDescription("system instructions"), Options.optional),
-      model: Options.text("model").pipe(Options.withDescription(`xAI model (default ${Xai.defaultModel})`), Options.optional),
-      baseUrl: Options.text("base-url").pipe(
-        Options.withDescription(`live endpoint (default ${Xai.defaultBaseUrl})`),
-        Options.optional
-      ),
-      fast: Options.boolean("fast", { negationNames: ["realtime"] }).pipe(
-        Options.withDescription("send the input as fast as possible (default --realtime: paced in 10 ms frames)")
-      ),
-      live: Options.boolean("live").pipe(Options.withDescription("use the real xAI API (requires XAI_API_KEY)")),
-      fake: Options.boolean("fake").pipe(
-        Options.withDescription("use the embedded fake server even when XAI_API_KEY is set")
-      ),
-      timeout: Options.integer("timeout").pipe(
-        Options.withDescription("bound of the whole run, in seconds"),
-        Options.withDefault(60)
-      )
-    },
+    DemoOptions.options,
     (args) =>
       Effect.gen(function*() {
         const key = yield* Effect.orElseSucceed(Config.option(Config.nonEmptyString("XAI_API_KEY")), () => Option.none())
         const server = yield* chooseServer({ live: args.live, fake: args.fake, hasKey: Option.isSome(key) })
+        if (args.fast && args.realtime) return yield* new DemoError({ message: "--fast and --realtime cannot be used together" })
         if (server === "fake" && Option.isSome(args.baseUrl)) {
           return yield* new DemoError({ message: "--base-url applies to live runs: add --live (and set XAI_API_KEY)" })
         }
@@ -481,7 +359,12 @@ export const command = (output: Output) =>
           output
         )
       })
-  ).pipe(Command.withDescription("Talk to a realtime speech-to-speech model with a spoken WAV file."))
+  ).pipe(
+    Command.withDescription(
+      "Talk to a realtime speech-to-speech model with a spoken WAV file: shows the connection, speech detection, " +
+        "transcripts, tool calls and metrics, and writes the spoken reply to a WAV file."
+    )
+  )
 
 /**
  * Runs the CLI with `argv` (as `process.argv`). A `DemoError` is printed as one `error:` line on
@@ -494,7 +377,7 @@ export const main = (
   argv: ReadonlyArray<string>,
   output: Output
 ): Effect.Effect<void, DemoError | ValidationError.ValidationError, CliApp.CliApp.Environment> =>
-  Command.run(command(output), { name: "realtime-fx demo", version: "0.1.0" })(argv).pipe(
+  Command.run(command(output), { name: "realtime-fx demo", version })(argv).pipe(
     Effect.tapErrorCause((cause) => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure) && failure.value._tag === "DemoError") return output.error(`error: ${failure.value.message}`)

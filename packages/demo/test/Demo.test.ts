@@ -2,42 +2,17 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import type * as Generation from "@realtime-fx/core/Generation"
 import * as FakeServer from "@realtime-fx/test-kit/FakeServer"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Demo from "../src/Demo.js"
 import * as DemoAudio from "../src/internal/demoAudio.js"
 import * as Format from "../src/internal/demoFormat.js"
 import * as DemoOutput from "../src/internal/demoOutput.js"
 import * as Turn from "../src/internal/demoTurn.js"
-import * as Wav from "../src/Wav.js"
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "realtime-fx-demo-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
-
-/** An Output that records what the demo prints. */
-const capture = () => {
-  const lines: Array<string> = []
-  const errors: Array<string> = []
-  const live: Array<string> = []
-  const output: Demo.Output = {
-    line: (text) => Effect.sync(() => void lines.push(text)),
-    live: (text) => Effect.sync(() => void live.push(text)),
-    error: (text) => Effect.sync(() => void errors.push(text))
-  }
-  return { output, lines, errors, live }
-}
-
-/** No XAI_API_KEY whatever the machine's environment: the CLI must pick the embedded fake server. */
-const noEnv = Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
-const withKey = (key: string) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["XAI_API_KEY", key]])))
-
-const hasLine = (lines: ReadonlyArray<string>, pattern: RegExp) => lines.some((line) => pattern.test(line))
+import * as Wav from "@realtime-fx/node/Wav"
+import { capture, escape, hasLine, noEnv, tempDir, withKey } from "./helpers.js"
 
 describe("Demo CLI", () => {
   it.scopedLive("a fast run against the embedded fake server talks, calls the tool and writes a 24 kHz mono reply", () =>
@@ -53,6 +28,7 @@ describe("Demo CLI", () => {
       assert.isTrue(Exit.isSuccess(exit), `demo failed: ${errors.join("\n")}\n${lines.join("\n")}`)
       assert.deepStrictEqual(errors, [])
       assert.isTrue(hasLine(lines, /embedded fake xAI server at ws:\/\/127\.0\.0\.1:\d+/))
+      assert.isTrue(hasLine(lines, /connecting\s+ws:\/\/127\.0\.0\.1:\d+/), "a connecting line names the endpoint")
       assert.isTrue(hasLine(lines, /connected\s+connection #1/))
       assert.isTrue(hasLine(lines, /speech started/))
       assert.isTrue(hasLine(lines, /speech stopped/))
@@ -64,9 +40,10 @@ describe("Demo CLI", () => {
       assert.isTrue(hasLine(lines, /response done\s+\S+: ttft .* tokens in \d+ \/ out [1-9]\d*/))
       const header = lines.findIndex((line) => /response\s+ttft ms\s+duration ms\s+tokens in\s+tokens out\s+tokens\/s/.test(line))
       assert.isTrue(header > 0, "metrics table header")
-      assert.isTrue(hasLine(lines, new RegExp(`written to ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)))
+      assert.isTrue(hasLine(lines, new RegExp(`written to ${escape(out)}$`)))
       // Progress lines come in order: speech, then the tool call, then the reply.
       const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line))
+      assert.isTrue(at(/connecting\s/) < at(/connected\s/))
       assert.isTrue(at(/speech started/) < at(/speech stopped/))
       assert.isTrue(at(/speech stopped/) < at(/tool call/))
       assert.isTrue(at(/tool call/) < at(/assistant\s/))
@@ -140,9 +117,10 @@ describe("Demo CLI", () => {
       const dir = yield* tempDir
       const { output } = capture()
       const error = yield* Effect.flip(
-        Demo.run({ pacing: "realtime", out: Path.join(dir, "o.wav"), timeout: "300 millis" }, output)
+        Demo.run({ pacing: "realtime", out: Path.join(dir, "o.wav"), timeout: "1 second" }, output)
       )
-      assert.strictEqual(error.message, "timed out after 300ms: the input audio was still being sent")
+      // 1 s into a real-time run of a 3.9 s recording: connected (loopback), still sending.
+      assert.strictEqual(error.message, "timed out after 1s: the input audio was still being sent")
       assert.isFalse(Fs.existsSync(Path.join(dir, "o.wav")))
     }))
 
@@ -159,7 +137,7 @@ describe("Demo CLI", () => {
       assert.strictEqual(errors.length, 1)
       assert.match(errors[0]!, /^error: authentication failed: /)
       assert.notInclude([...lines, ...errors].join("\n"), "a-wrong-key", "the key never prints")
-      assert.isTrue(hasLine(lines, new RegExp(`xAI realtime API at ${server.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`)))
+      assert.isTrue(hasLine(lines, new RegExp(`xAI realtime API at ${escape(server.url)}`)))
     }))
 
   it.live("--live needs a key; --live and --fake exclude each other; --base-url needs --live", () =>
@@ -208,6 +186,8 @@ describe("demo internals", () => {
       s = f(s)
       return Turn.isDone(s)
     }
+    assert.strictEqual(Turn.waitingFor(s), "no connection to the server yet (it has not answered)")
+    assert.isFalse(step((x) => Turn.onEvent(x, { _tag: "Connected", connection: 1 })))
     assert.isFalse(step((x) => Turn.onEvent(x, { _tag: "SpeechStarted", itemId: "i", audioStartMs: 0 })))
     assert.isFalse(
       step((x) => Turn.onEvent(x, { _tag: "SpeechStopped", itemId: "i", audioEndMs: 900, userTranscriptionEnabled: true }))
@@ -225,8 +205,19 @@ describe("demo internals", () => {
   })
 
   it("the turn is not done while nobody has spoken or no reply came", () => {
-    assert.isFalse(Turn.isDone(Turn.onAudioSent(Turn.initial)))
-    assert.strictEqual(Turn.waitingFor(Turn.onAudioSent(Turn.initial)), "no speech was detected in the input audio")
+    const connected = Turn.onEvent(Turn.initial, { _tag: "Connected", connection: 1 })
+    assert.isFalse(Turn.isDone(Turn.onAudioSent(connected)))
+    assert.strictEqual(Turn.waitingFor(Turn.onAudioSent(connected)), "no speech was detected in the input audio")
+  })
+
+  it("a missing connection is what the demo waits for first, whatever else is missing", () => {
+    const sent = Turn.onAudioSent(Turn.initial)
+    assert.strictEqual(Turn.waitingFor(sent), "no connection to the server yet (it has not answered)")
+    const dropped = Turn.onEvent(Turn.onEvent(sent, { _tag: "Connected", connection: 1 }), { _tag: "Disconnected", error: undefined })
+    assert.isFalse(dropped.connected)
+    assert.strictEqual(Turn.waitingFor(dropped), "the connection to the server was lost and not re-established")
+    const back = Turn.onEvent(dropped, { _tag: "Reconnected", connection: 2 })
+    assert.strictEqual(Turn.waitingFor(back), "no speech was detected in the input audio")
   })
 
   it("metricsTable aligns columns and adds a total row", () => {
@@ -252,10 +243,14 @@ describe("demo internals", () => {
       provider: "xai"
     })
     const table = Format.metricsTable([metrics("resp_1", -1, 500, 5), metrics("resp_2", 120, 1500, 45)])
-    assert.strictEqual(table.length, 5)
-    assert.deepStrictEqual(table[2]!.split(/\s+/), ["resp_1", "-", "500", "10", "5", "10.0"])
+    assert.strictEqual(table.length, 6)
+    // resp_1 is too short to measure (500 ms, 5 tokens): no rate, and a note says why.
+    assert.deepStrictEqual(table[2]!.split(/\s+/), ["resp_1", "-", "500", "10", "5", "-"])
+    assert.deepStrictEqual(table[3]!.split(/\s+/), ["resp_2", "120", "1500", "10", "45", "30.0"])
     assert.deepStrictEqual(table[4]!.split(/\s+/), ["total", "2000", "20", "50", "25.0"])
+    assert.strictEqual(table[5], Format.rateNote)
     assert.strictEqual(table[2]!.length, table[0]!.length, "rows as wide as the header")
+    assert.strictEqual(Format.metricsTable([metrics("resp_2", 120, 1500, 45)]).length, 3, "no note when every rate is shown")
   })
 
   it("terminal output redraws the live line only on a TTY", () => {

@@ -46,12 +46,40 @@ export const describeError = (error: unknown): string => {
 
 const round = (n: number, digits = 0): string => (n < 0 ? "-" : n.toFixed(digits))
 
-/** One short line per response (the live "response done" line). */
-export const metricsLine = (m: Generation.GenerationMetrics): string =>
-  `ttft ${round(m.ttftMs)} ms, duration ${round(m.durationMs)} ms, tokens in ${m.inputTokens} / out ${m.outputTokens}, ` +
-  `${round(m.tokensPerSecond, 1)} tokens/s`
+/**
+ * A response too short to measure a rate: it lasted less than `minRateMs` or produced fewer than
+ * `minRateTokens` output tokens. Over a shorter window tokens/s says more about how the server
+ * batches its deltas (and about clock resolution) than about generation speed.
+ */
+export const minRateMs = 1000
 
-/** The metrics table: a header, one row per response and a total row when there are several. */
+/** See `minRateMs`. */
+export const minRateTokens = 10
+
+/** What "too short" means, for the line under the metrics table. */
+export const rateNote = `tokens/s is shown for responses of at least ${minRateMs / 1000} s and ${minRateTokens} output tokens (shorter ones are too short to measure)`
+
+/** Output tokens per second, or `undefined` when the response is too short to measure (see `minRateMs`). */
+export const tokensPerSecond = (durationMs: number, outputTokens: number): number | undefined =>
+  durationMs >= minRateMs && outputTokens >= minRateTokens ? outputTokens / (durationMs / 1000) : undefined
+
+const rate = (durationMs: number, outputTokens: number): string => {
+  const value = tokensPerSecond(durationMs, outputTokens)
+  return value === undefined ? "-" : value.toFixed(1)
+}
+
+/** One short line per response (the live "response done" line); no tokens/s when too short to measure. */
+export const metricsLine = (m: Generation.GenerationMetrics): string => {
+  const value = tokensPerSecond(m.durationMs, m.outputTokens)
+  return `ttft ${round(m.ttftMs)} ms, duration ${round(m.durationMs)} ms, tokens in ${m.inputTokens} / out ${m.outputTokens}` +
+    (value === undefined ? "" : `, ${value.toFixed(1)} tokens/s`)
+}
+
+/**
+ * The metrics table: a header, one row per response and a total row when there are several; "-"
+ * where a value is unknown or, for tokens/s, the response too short to measure (then a note under
+ * the table says what that means).
+ */
 export const metricsTable = (rows: ReadonlyArray<Generation.GenerationMetrics>): ReadonlyArray<string> => {
   const header = ["response", "ttft ms", "duration ms", "tokens in", "tokens out", "tokens/s"]
   const body = rows.map((m) => [
@@ -60,7 +88,7 @@ export const metricsTable = (rows: ReadonlyArray<Generation.GenerationMetrics>):
     round(m.durationMs),
     String(m.inputTokens),
     String(m.outputTokens),
-    round(m.tokensPerSecond, 1)
+    rate(m.durationMs, m.outputTokens)
   ])
   if (rows.length > 1) {
     const duration = rows.reduce((s, m) => s + m.durationMs, 0)
@@ -71,11 +99,12 @@ export const metricsTable = (rows: ReadonlyArray<Generation.GenerationMetrics>):
       round(duration),
       String(rows.reduce((s, m) => s + m.inputTokens, 0)),
       String(out),
-      round(duration > 0 ? out / (duration / 1000) : 0, 1)
+      rate(duration, out)
     ])
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
   const format = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd()
-  return [format(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(format)]
+  const table = [format(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(format)]
+  return body.some((row) => row[5] === "-") ? [...table, rateNote] : table
 }
