@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
+import type * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
@@ -25,6 +26,7 @@ import {
   SessionClosedError
 } from "./Errors.js"
 import * as Redact from "./internal/redact.js"
+import { bytesInMetric, bytesOutMetric } from "./Metrics.js"
 import * as Protocol from "./Protocol.js"
 import { Transport, type TransportConnection, type TransportRequest } from "./Transport.js"
 
@@ -58,6 +60,8 @@ export interface ConnectionConfig {
   readonly awaitIdle: Effect.Effect<void>
   /** Server errors that mean "this session expired": reconnect with replay at once. */
   readonly isRecycleError?: (error: { readonly type?: string | undefined; readonly code?: string | undefined }) => boolean
+  /** Tags of the byte counters (`Metrics.bytesInMetric`, `bytesOutMetric`): the session's provider and model. */
+  readonly metricTags?: ReadonlyArray<MetricLabel.MetricLabel> | undefined
   /** Removes the session's secrets from server text before it goes into an error. */
   readonly scrub?: ((text: string) => string) | undefined
   /** Server error codes that end the session (default `fatalErrorCodes`). */
@@ -161,6 +165,15 @@ const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
 
 const identity = (text: string) => text
 
+/** The host of a URL (no path or query: those may carry secrets), for span attributes. */
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host
+  } catch {
+    return "invalid-url"
+  }
+}
+
 /** Encodes a client event without throwing: a value the schema refuses is a `ProtocolError`. */
 const encode = Protocol.encodeClientEventEither
 
@@ -195,6 +208,7 @@ const writeTimeout = (options: RetryOptions) => options.timeout
 export const make = (config: ConnectionConfig): Effect.Effect<Connection, never, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
+    const metricTags = config.metricTags ?? []
     // Encoded client events: a frame that cannot be encoded is refused to its sender, never queued.
     const outbox = yield* Queue.unbounded<string>()
     // Events taken from the Outbox whose write did not finish: written first on the next connection.
@@ -215,6 +229,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       return Effect.gen(function*() {
         while (written < batch.length) {
           yield* conn.send(batch[written]!)
+          bytesOutMetric.unsafeUpdate(batch[written]!.length, metricTags)
           written++
         }
       }).pipe(
@@ -228,9 +243,10 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /** Opens one connection in its own scope, bounded by the connect timeout. */
     const openOnce = Effect.gen(function*() {
-      yield* Ref.update(attempts, (n) => n + 1)
+      const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
       const scope = yield* Scope.make()
       const request = yield* config.request
+      yield* Effect.annotateCurrentSpan({ "url.host": hostOf(request.url), "realtime.connect.attempt": attempt })
       const conn = yield* transport.open(request).pipe(
         Scope.extend(scope),
         Effect.timeoutFail({
@@ -241,10 +257,14 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
               retryable: true
             })
         }),
-        Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)
+        Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
+        Effect.tapBoth({
+          onFailure: (error) => Effect.annotateCurrentSpan("realtime.connect.outcome", error._tag),
+          onSuccess: () => Effect.annotateCurrentSpan("realtime.connect.outcome", "open")
+        })
       )
       return { conn, scope } as const
-    })
+    }).pipe(Effect.withSpan("realtime.connect"))
 
     const connect = (afterDrop: boolean) => {
       const retried = (ds: ReadonlyArray<Duration.Duration>) =>
@@ -296,7 +316,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           const [chunk, done] = taken.right
           const events: Array<ConnectionEvent> = []
           let outcome: Outcome | undefined
+          let bytes = 0
           for (const text of chunk) {
+            bytes += text.length
             const decoded = Protocol.decodeServerEvent(text)
             if (Either.isLeft(decoded)) {
               events.push({ _tag: "Malformed", error: decoded.left })
@@ -306,6 +328,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
             outcome = classify(decoded.right)
             if (outcome !== undefined) break
           }
+          bytesInMetric.unsafeUpdate(bytes, metricTags)
           if (events.length > 0) yield* sink.offerAll(events)
           if (outcome !== undefined) return outcome
           if (done) {
@@ -349,7 +372,12 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     const runOnce = (conn: TransportConnection, connection: number): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
-        const primed = yield* Effect.either(prime(conn))
+        // The first connection's session.update, or a reconnect's replay, as one span.
+        const primed = yield* Effect.either(prime(conn).pipe(
+          Effect.withSpan(connection > 1 ? "realtime.reconnect" : "realtime.session.update", {
+            attributes: { "realtime.connection": connection }
+          })
+        ))
         if (Either.isLeft(primed)) return { _tag: "Dropped", error: primed.left } as const
         yield* sink.offerAll([{ _tag: "Connected", connection, reconnected: connection > 1 }])
         return yield* Effect.raceAll([

@@ -16,6 +16,8 @@ export * as Connection from "./Connection.js"
 export * as Errors from "./Errors.js"
 /** @since 0.1.0 */
 export * as Generation from "./Generation.js"
+/** @since 0.2.0 */
+export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as OpenAI from "./OpenAI.js"
 /** @since 0.1.0 */

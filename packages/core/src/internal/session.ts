@@ -6,6 +6,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -19,6 +20,7 @@ import {
   type UnknownCallError
 } from "../Errors.js"
 import * as Gen from "../Generation.js"
+import * as Metrics from "../Metrics.js"
 import type * as Protocol from "../Protocol.js"
 import { RealtimeModel } from "../RealtimeModel.js"
 import type * as RS from "../RealtimeSession.js"
@@ -47,6 +49,13 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       scrub: model.scrub
     }
     const initialTools = Tool.partition(model.tools)
+    const tracer = yield* Effect.tracer
+    const parentSpan = yield* Effect.currentParentSpan.pipe(Effect.option)
+    // Every metric of this session carries its provider and model.
+    const tags = [
+      MetricLabel.make("provider", model.options.provider),
+      MetricLabel.make("model", model.options.model)
+    ]
     const fork = yield* FiberSet.makeRuntime<never>()
     const connectionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
 
@@ -55,6 +64,9 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         calls,
         (call) =>
           Tool.executeCall(shell.state().tools, call, model.dialect.serverToolNames).pipe(
+            Effect.withSpan("realtime.tool", {
+              attributes: { "realtime.tool.name": call.name, "realtime.tool.call_id": call.callId }
+            }),
             // A handler that never answers must not hold back the outputs (the model would wait for ever).
             Effect.timeoutTo({
               duration: toolTimeout,
@@ -76,10 +88,13 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       fork: (effect) => fork(effect),
       runTools,
       recordMetrics: (metrics) => {
-        Gen.responsesMetric.unsafeUpdate(1, [])
-        Gen.outputTokensMetric.unsafeUpdate(metrics.outputTokens, [])
-        if (metrics.ttftMs >= 0) Gen.ttftMetric.unsafeUpdate(metrics.ttftMs, [])
+        Gen.responsesMetric.unsafeUpdate(1, tags)
+        Gen.outputTokensMetric.unsafeUpdate(metrics.outputTokens, tags)
+        if (metrics.ttftMs >= 0) Gen.ttftMetric.unsafeUpdate(metrics.ttftMs, tags)
       },
+      tracer,
+      parentSpan,
+      nowNanos: () => clock.unsafeCurrentTimeNanos(),
       onShutdown: (_error, quiet) => {
         // A quiet close comes from the session's scope, which closes the connection itself. Otherwise
         // the connection is closed now, uninterruptibly (a half-closed scope would leave its fibers).
@@ -106,8 +121,11 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         case "Malformed":
           return { _tag: "Malformed", error: event.error }
         case "Disconnected":
+          Metrics.dropsMetric.unsafeUpdate(1, [...tags, MetricLabel.make("reason", Metrics.dropReason(event.error))])
           return { _tag: "Disconnected", error: event.error }
         case "Connected": {
+          Metrics.connectsMetric.unsafeUpdate(1, tags)
+          if (event.reconnected) Metrics.reconnectsMetric.unsafeUpdate(1, tags)
           const resumed = resumeRequested
           resumeRequested = undefined
           return { _tag: "Connected", connection: event.connection, reconnected: event.reconnected, resumed }
@@ -124,6 +142,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       isRecycleError: model.dialect.isRecycleError,
       fatalErrorCodes: model.dialect.fatalErrorCodes,
       scrub: model.scrub,
+      metricTags: tags,
       // Connection events are applied to the state right in the reader's fiber: no hop to a dispatcher.
       sink: {
         offerAll: (events) =>
@@ -197,7 +216,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         const resolved = model.resolveUpdate(update)
         if (resolved._tag === "Left") return Effect.fail(resolved.left)
         return operation<void, never>((opId) => ({ _tag: "UpdateOptions", opId, options: resolved.right }))
-      }))
+      })).pipe(Effect.withSpan("realtime.session.update", { attributes: { "realtime.update": "options" } }))
 
     const subscribe = <A extends RS.SessionEvent | Gen.Generation>(open: () => Mailbox.Mailbox<A, FatalError>) =>
       Effect.acquireRelease(
@@ -229,7 +248,9 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
           Effect.catchTag("ConfigurationError", (error) => Effect.die(error))
         ),
       updateChatContext: (wanted: Chat.ChatContext) =>
-        operation<void, TimeoutError>((opId) => ({ _tag: "SyncChat", opId, wanted })),
+        operation<void, TimeoutError>((opId) => ({ _tag: "SyncChat", opId, wanted })).pipe(
+          Effect.withSpan("realtime.updateChatContext", { attributes: { "realtime.chat.items": wanted.items.length } })
+        ),
       updateTools: (tools) =>
         guarded(Effect.suspend(() => {
           const result = Tool.partition(tools)
@@ -240,7 +261,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
             definitions: result.definitions,
             rejected: result.rejected
           }))
-        })),
+        })).pipe(Effect.withSpan("realtime.session.update", { attributes: { "realtime.update": "tools" } })),
       updateOptions,
       sendToolOutput: (callId, output) => operation<void, UnknownCallError>((opId) => ({ _tag: "SendToolOutput", opId, callId, output })),
       chatContext: Effect.sync(() => shell.state().conversation.mirror),

@@ -303,8 +303,13 @@ describe("RealtimeSession", () => {
   it.scoped("response.done without response.created is ignored; failed gives a recoverable error; errors except 'Cancellation failed'", () =>
     Effect.gen(function*() {
       const { collected } = yield* open()
-      const responsesBefore = (yield* Metric.value(Generation.responsesMetric)).count
-      const tokensBefore = (yield* Metric.value(Generation.outputTokensMetric)).count
+      // Session metrics carry the provider and model as tags.
+      const tagged = (m: Metric.Metric.Counter<number>) =>
+        m.pipe(Metric.tagged("provider", "xai"), Metric.tagged("model", "grok-voice-latest"))
+      const responses = tagged(Generation.responsesMetric)
+      const tokens = tagged(Generation.outputTokensMetric)
+      const responsesBefore = (yield* Metric.value(responses)).count
+      const tokensBefore = (yield* Metric.value(tokens)).count
       yield* script.responseDone("resp_ghost")
       yield* script.responseCreated("resp_x")
       yield* script.responseDone("resp_x", "failed")
@@ -315,8 +320,8 @@ describe("RealtimeSession", () => {
       assert.deepStrictEqual(errors.map((e) => [e.error._tag, e.recoverable]), [["ResponseFailedError", true], ["ServerError", true]])
       assert.strictEqual(ofTag(collected, "Metrics").length, 1)
       assert.strictEqual(ofTag(collected, "Metrics")[0]!.metrics.requestId, "resp_x")
-      assert.strictEqual((yield* Metric.value(Generation.responsesMetric)).count - responsesBefore, 1)
-      assert.strictEqual((yield* Metric.value(Generation.outputTokensMetric)).count - tokensBefore, 20)
+      assert.strictEqual((yield* Metric.value(responses)).count - responsesBefore, 1)
+      assert.strictEqual((yield* Metric.value(tokens)).count - tokensBefore, 20)
     }).pipe(Effect.provide(layer())))
 
   it.scoped("remote mirror: insert after previous id, unknown previous id appends, deletes apply, transcripts append", () =>

@@ -8,8 +8,11 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
 import * as Mailbox from "effect/Mailbox"
+import type * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import * as AudioFrame from "../../AudioFrame.js"
 import { type FatalError, SessionClosedError, type TimeoutError } from "../../Errors.js"
 import * as Gen from "../../Generation.js"
@@ -50,6 +53,10 @@ export interface ShellEnv {
   readonly onShutdown: (error: FatalError, quiet: boolean) => void
   /** Debug publishing of client events (`debugEvents`). */
   readonly debug: boolean
+  /** Spans: one a response (the parent of its tool runs), under the session's parent span. */
+  readonly tracer: Tracer.Tracer
+  readonly parentSpan: Option.Option<Tracer.AnySpan>
+  readonly nowNanos: () => bigint
 }
 
 /** The shell. */
@@ -78,6 +85,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   let running = false
   let opIds = 0
   const backlog: Array<Input> = []
+  const finishing: Array<string> = []
   const generations = new Map<string, GenerationHandle>()
   const messages = new Map<string, MessageHandle>()
   const replyWaiters = new Map<string, Deferred.Deferred<GenerationHandle, FatalError | TimeoutError>>()
@@ -85,6 +93,14 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   const eventSubscribers = new Set<Mailbox.Mailbox<RS.SessionEvent, FatalError>>()
   const generationSubscribers = new Set<Mailbox.Mailbox<Gen.Generation, FatalError>>()
   const closed = sync(Deferred.make<never, FatalError>())
+  // A response's span ends with it, or once its tool runs end (they are its children).
+  const spans = new Map<string, Tracer.Span>()
+  const endSpan = (responseId: string, exit: Exit.Exit<unknown, unknown>) => {
+    const span = spans.get(responseId)
+    if (span === undefined) return
+    spans.delete(responseId)
+    span.end(env.nowNanos(), exit)
+  }
   const idle = Effect.unsafeMakeLatch(true)
   let ended: { readonly error: FatalError; readonly quiet: boolean } | undefined
 
@@ -117,6 +133,10 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
       }
     }
     generations.set(responseId, handle)
+    const span = env.tracer.span("realtime.response", env.parentSpan, Context.empty(), [], env.nowNanos(), "client")
+    span.attribute("realtime.response.id", responseId)
+    span.attribute("realtime.response.user_initiated", userInitiated)
+    spans.set(responseId, span)
     for (const mailbox of generationSubscribers) mailbox.unsafeOffer(handle.generation)
   }
 
@@ -211,9 +231,23 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         generations.get(action.responseId)?.functionCalls.unsafeOffer(action.call)
         return
       case "FinishGeneration":
-        return finishGeneration(action.responseId, action.outcome)
-      case "Metrics":
+        finishGeneration(action.responseId, action.outcome)
+        spans.get(action.responseId)?.attribute(
+          "realtime.response.status",
+          action.outcome._tag === "Done" ? action.outcome.summary.status : action.outcome.error._tag
+        )
+        finishing.push(action.responseId)
+        return
+      case "Metrics": {
+        const span = spans.get(action.metrics.requestId)
+        if (span !== undefined) {
+          span.attribute("realtime.response.ttft_ms", action.metrics.ttftMs)
+          span.attribute("realtime.response.input_tokens", action.metrics.inputTokens)
+          span.attribute("realtime.response.output_tokens", action.metrics.outputTokens)
+          span.attribute("realtime.response.cancelled", action.metrics.cancelled)
+        }
         return env.recordMetrics(action.metrics)
+      }
       case "Complete":
         return complete(action.opId, action.result)
       case "Timer":
@@ -221,7 +255,12 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         return
       case "RunTools": {
         const { calls, reply, responseId } = action
-        env.fork(env.runTools(calls).pipe(
+        const span = spans.get(responseId)
+        const held = finishing.indexOf(responseId)
+        if (held >= 0) finishing.splice(held, 1)
+        const run = span === undefined ? env.runTools(calls) : Effect.withParentSpan(env.runTools(calls), span)
+        env.fork(run.pipe(
+          Effect.ensuring(Effect.sync(() => endSpan(responseId, Exit.void))),
           Effect.flatMap((outputs) => Effect.sync(() => apply({ _tag: "ToolOutputs", responseId, outputs, reply }))),
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause) ? Effect.void : Effect.sync(() => fault("a tool run", cause))
@@ -242,6 +281,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     if (ended !== undefined) return
     ended = { error, quiet }
     for (const responseId of [...generations.keys()]) finishGeneration(responseId, { _tag: "Failed", error })
+    for (const responseId of [...spans.keys()]) endSpan(responseId, Exit.fail(error))
     for (const waiter of replyWaiters.values()) Deferred.unsafeDone(waiter, Effect.fail(error))
     replyWaiters.clear()
     for (const waiter of opWaiters.values()) Deferred.unsafeDone(waiter, Effect.fail(error))
@@ -292,6 +332,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         return fault(`the session shell (${action._tag})`, Cause.die(defect))
       }
     }
+    while (finishing.length > 0) endSpan(finishing.pop()!, Exit.void)
     if (Replies.isIdle(state)) idle.unsafeOpen()
     else idle.unsafeClose()
   }
