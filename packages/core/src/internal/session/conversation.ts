@@ -6,7 +6,7 @@ import type * as RS from "../../RealtimeSession.js"
 import * as Tool from "../../Tool.js"
 import * as items from "../items.js"
 import type { Conversation, Out, PendingAck, SessionState } from "./state.js"
-import { MAX_TRACKED } from "./state.js"
+import { MAX_TRACKED, OUTPUT_RATE } from "./state.js"
 
 const withConversation = (s: SessionState, conversation: Partial<Conversation>): SessionState => ({
   ...s,
@@ -114,11 +114,10 @@ export const assistantItem = (s: SessionState, item: Chat.ChatItem): SessionStat
   return setMirror(s, Chat.make(mirror.items.map((i, k) => (k === at ? item : i))))
 }
 
-/** Counts audio received for an assistant item (truncation is capped at it). */
+/** Remembers the audio received for a closed assistant item (truncation is capped at it). */
 export const trackAudio = (s: SessionState, itemId: string, ms: number): SessionState => {
   const list = s.conversation.audioMs.filter(([id]) => id !== itemId)
-  const before = s.conversation.audioMs.find(([id]) => id === itemId)?.[1] ?? 0
-  list.push([itemId, before + ms])
+  list.push([itemId, ms])
   return withConversation(s, { audioMs: list.length > MAX_TRACKED ? list.slice(-MAX_TRACKED) : list })
 }
 
@@ -203,7 +202,10 @@ export const failQueued = (s: SessionState, error: FatalError, out: Out): Sessio
  * without one is left alone.
  */
 export const truncate = (s: SessionState, opId: number, options: RS.TruncateOptions, now: number, out: Out): SessionState => {
-  const received = s.conversation.audioMs.find(([id]) => id === options.messageId)?.[1]
+  const streaming = s.current?.messages.find((m) => m.itemId === options.messageId)
+  const received = streaming !== undefined && streaming.audioSamples > 0
+    ? (streaming.audioSamples * 1000) / OUTPUT_RATE
+    : s.conversation.audioMs.find(([id]) => id === options.messageId)?.[1]
   const hasAudio = options.modalities.includes("audio") && (received !== undefined || options.transcript === undefined)
   if (hasAudio) {
     const end = Math.floor(Math.min(Math.max(0, options.audioEndMs), received ?? 0))
@@ -262,7 +264,7 @@ export const replay = (s: SessionState, resuming: boolean): ReadonlyArray<Protoc
  */
 export const connected = (s: SessionState, resumed: string | undefined): SessionState =>
   resumed !== undefined
-    ? withConversation(s, { resuming: resumed, audioMs: [] })
+    ? withConversation(s, { resuming: resumed })
     : withConversation(s, { mirror: Chat.make(Chat.forReplay(s.conversation.mirror)), audioMs: [], resuming: undefined })
 
 /** `conversation.created`: remember the id; on a resumed connection, fall back to the replay when it differs. */
@@ -273,6 +275,7 @@ export const conversationCreated = (s: SessionState, id: string | undefined, out
     out.push({ _tag: "Emit", event: { _tag: "Warning", message: "the server did not resume the conversation: history re-sent" } })
     return withConversation(s, {
       mirror: Chat.make(Chat.forReplay(s.conversation.mirror)),
+      audioMs: [],
       resuming: undefined,
       conversationId: id
     })

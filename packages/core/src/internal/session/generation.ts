@@ -35,6 +35,16 @@ const chatMessage = (message: Message): Chat.ChatItem => ({
     : [{ type: "text", text: message.text }]
 })
 
+/** Audio received for a message, in ms (truncation is capped at it). */
+const receivedMs = (message: Message): number => (message.audioSamples * 1000) / OUTPUT_RATE
+
+/** A message's audio, remembered once it is closed (counted on the message while it streams). */
+const heard = (s: SessionState, message: Message): SessionState =>
+  message.audioSamples > 0 ? Conv.trackAudio(s, message.itemId, receivedMs(message)) : s
+
+/** A message left open at the end of its response: its audio is remembered, its text mirrored. */
+const closed = (s: SessionState, message: Message): SessionState => Conv.assistantItem(heard(s, message), chatMessage(message))
+
 /**
  * Ends the current response: its open messages close (their text goes into the mirror), one metrics
  * record is made, the generation completes, and its function calls get outputs (auto) or wait for the
@@ -51,7 +61,7 @@ export const finish = (
   const response = s.current
   if (response === undefined) return s
   let state = withCurrent(s, undefined)
-  for (const message of response.messages) state = Conv.assistantItem(state, chatMessage(message))
+  for (const message of response.messages) state = closed(state, message)
   const status = "failed" in outcome ? "failed" : outcome.status
   const metrics = Gen.computeMetrics({
     responseId: response.responseId,
@@ -205,7 +215,7 @@ export const audioDelta = (s: SessionState, event: ServerEventOf<"response.outpu
     return { ...known, audioSamples: known.audioSamples + samples }
   })
   out.push({ _tag: "Audio", itemId: event.item_id, base64: event.delta })
-  return Conv.trackAudio(state, event.item_id, (samples * 1000) / OUTPUT_RATE)
+  return state
 }
 
 /** A text or transcript delta: to the message's text stream; the first one without audio is the first token. */
@@ -247,7 +257,7 @@ export const itemDone = (s: SessionState, event: ServerEventOf<"response.output_
   const message = response.messages.find((m) => m.itemId === item.id)
   if (message === undefined) return s
   out.push({ _tag: "CloseMessage", itemId: message.itemId })
-  const state = withCurrent(s, { ...response, messages: response.messages.filter((m) => m !== message) })
+  const state = heard(withCurrent(s, { ...response, messages: response.messages.filter((m) => m !== message) }), message)
   // The server's own copy wins when it carries the text; otherwise what was streamed.
   const fromServer = items.fromProtocol(item)
   const chat = fromServer !== undefined && fromServer.type === "message" && fromServer.content.length > 0 && fromServer.content.some((c) =>
