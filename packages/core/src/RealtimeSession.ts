@@ -229,6 +229,12 @@ export class RealtimeSession extends Context.Tag("@realtime-fx/core/RealtimeSess
  * Opens a session in the current Scope; closing the Scope closes the connection, every fiber,
  * every stream and every pending request.
  *
+ * It returns at once and connects in the background (it does not wait for the first connection):
+ * what is sent meanwhile waits in the Outbox and goes out once the connection is open, so audio can
+ * flow from the first moment. If the connection cannot be made (a refused key, retries exhausted),
+ * the session ends with that error: every method, `awaitClosed`, `events`, `generations` and every
+ * generation stream fail with it.
+ *
  * @since 0.1.0
  * @category constructors
  */
