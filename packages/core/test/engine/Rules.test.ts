@@ -320,6 +320,26 @@ describe("engine rules", () => {
       assert.deepStrictEqual(only(late, "OpenGeneration"), [])
     })
 
+    it("a request abandoned by its caller after it was sent: the next waits for its response or the drain bound", () => {
+      const e = engine("openai")
+      e.run({ _tag: "GenerateReply", id: "r1", instructions: undefined, userInitiated: true })
+      e.advance(100)
+      e.run({ _tag: "ReplyAbandoned", id: "r1" })
+      // r1's response is most likely on its way: r2 must not meet it on the server.
+      assert.deepStrictEqual(sentTypes(e.run({ _tag: "GenerateReply", id: "r2", instructions: undefined, userInitiated: true })), [])
+      e.run(S.responseCreated("resp1", "r1"))
+      const done = e.run(S.responseDone("resp1", "cancelled"))
+      assert.deepStrictEqual(sent(done).map((s) => [s.type, s.event_id]), [["response.create", "r2"]])
+      // And when it never comes, the bound releases the queue.
+      const f = engine("openai")
+      f.run({ _tag: "GenerateReply", id: "r1", instructions: undefined, userInitiated: true })
+      f.run({ _tag: "ReplyAbandoned", id: "r1" })
+      f.advance(10)
+      f.run({ _tag: "GenerateReply", id: "r2", instructions: undefined, userInitiated: true })
+      f.advance(REPLY_TIMEOUT - 10)
+      assert.deepStrictEqual(sent(f.run({ _tag: "DrainTimeout" })).map((s) => [s.type, s.event_id]), [["response.create", "r2"]])
+    })
+
     it("GenerationReleased cancels the response; the next request waits for its response.done", () => {
       const e = engine("openai")
       startReply(e, "r1", "resp1")
