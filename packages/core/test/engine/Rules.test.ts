@@ -340,6 +340,19 @@ describe("engine rules", () => {
       assert.deepStrictEqual(sent(f.run({ _tag: "DrainTimeout" })).map((s) => [s.type, s.event_id]), [["response.create", "r2"]])
     })
 
+    for (const dialect of ["xai", "openai"] as const) {
+      it(`${dialect}: a response that replaces the current one keeps the waiting request waiting`, () => {
+        const e = engine(dialect)
+        e.run(S.responseCreated("vad1"))
+        e.run({ _tag: "GenerateReply", id: "r1", instructions: undefined, userInitiated: true })
+        const replaced = e.run(S.responseCreated("vad2"))
+        assert.strictEqual(only(replaced, "FinishGeneration")[0]?.responseId, "vad1")
+        assert.deepStrictEqual(sentTypes(replaced), [], "vad2 is active: r1 would be refused")
+        const done = e.run(S.responseDone("vad2"))
+        assert.deepStrictEqual(sent(done).map((s) => [s.type, s.event_id]), [["response.create", "r1"]])
+      })
+    }
+
     it("GenerationReleased cancels the response; the next request waits for its response.done", () => {
       const e = engine("openai")
       startReply(e, "r1", "resp1")
