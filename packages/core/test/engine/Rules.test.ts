@@ -149,6 +149,12 @@ describe("engine rules", () => {
     it("xAI: null means after the last item", () => {
       assert.deepStrictEqual(run("xai"), ["u1", "u2", "u3"])
     })
+    it("xAI: null moves an item the mirror already holds (the replayed history) to the tail", () => {
+      const e = engine("xai")
+      e.run(S.itemAdded(undefined, S.userItem("u1", "a")), S.itemAdded("u1", S.userItem("u2", "b")))
+      e.run(S.itemAdded(null, S.userItem("u1", "a")))
+      assert.deepStrictEqual(mirrorIds(e.state), ["u2", "u1"])
+    })
     it("OpenAI: null means the head", () => {
       assert.deepStrictEqual(run("openai"), ["u3", "u1", "u2"])
     })
