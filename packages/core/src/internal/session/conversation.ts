@@ -80,7 +80,10 @@ export const itemAdded = (
   const existing = mirror.items.find((i) => i.id === chatItem.id)
   // An echo that carries less than the mirror has (assistant items are announced empty) keeps the content.
   const merged = existing !== undefined && Chat.isEmpty(chatItem) && !Chat.isEmpty(existing) ? existing : chatItem
-  const anchor = previousId === null && s.config.dialect.nullPreviousItemId === "tail" ? undefined : previousId
+  // A tail dialect's null means "after the last item", also for an item the mirror already holds.
+  const anchor = previousId === null && s.config.dialect.nullPreviousItemId === "tail"
+    ? mirror.items.filter((i) => i.id !== chatItem.id).at(-1)?.id
+    : previousId
   const next = existing !== undefined && anchor === undefined
     ? Chat.make(mirror.items.map((i) => (i.id === merged.id ? merged : i)))
     : Chat.insertAfter(mirror, anchor, merged)

@@ -49,6 +49,7 @@ const closed = (s: SessionState, message: Message): SessionState => Conv.assista
  * Ends the current response: its open messages close (their text goes into the mirror), one metrics
  * record is made, the generation completes, and its function calls get outputs (auto) or wait for the
  * app (manual), even when the response was cut short; only a completed response asks for a reply.
+ * Then the next waiting request goes out, unless `next` is false (another response takes its place).
  */
 export const finish = (
   s: SessionState,
@@ -56,7 +57,8 @@ export const finish = (
     readonly failed: Gen.GenerationError
   },
   now: number,
-  out: Out
+  out: Out,
+  next = true
 ): SessionState => {
   const response = s.current
   if (response === undefined) return s
@@ -85,12 +87,12 @@ export const finish = (
   if (!("failed" in outcome) && response.calls.length > 0) {
     state = Tools.callsEnded(state, response, !response.interrupted && status === "completed", out)
   }
-  return Replies.sendNext(state, now, out)
+  return next ? Replies.sendNext(state, now, out) : state
 }
 
 /** Drops a response that has not spoken (the server dropped it too, without `response.done`). */
-export const discard = (s: SessionState, now: number, out: Out): SessionState =>
-  finish(s, { status: "discarded" }, now, out)
+export const discard = (s: SessionState, now: number, out: Out, next = true): SessionState =>
+  finish(s, { status: "discarded" }, now, out, next)
 
 /** `response.created`: a generation, matched to its request by `metadata.client_event_id`. */
 export const created = (s: SessionState, event: ServerEventOf<"response.created">, now: number, out: Out): SessionState => {
@@ -112,10 +114,11 @@ export const created = (s: SessionState, event: ServerEventOf<"response.created"
     return Replies.drain(state, { replyId: undefined, responseId }, now, out)
   }
   if (state.current !== undefined) {
-    // A new response while another is current: one that has not spoken is dropped.
+    // A new response while another is current: one that has not spoken is dropped. The new one is
+    // active now: no waiting request may go out until it ends.
     state = state.current.spoken || !state.config.dialect.dropsUnspokenResponses
-      ? finish(state, { status: "cancelled" }, now, out)
-      : discard(state, now, out)
+      ? finish(state, { status: "cancelled" }, now, out, false)
+      : discard(state, now, out, false)
   }
   const reply = clientEventId === undefined ? undefined : state.replies.sent.find((r) => r.id === clientEventId)
   if (reply !== undefined) {

@@ -103,7 +103,9 @@ export const giveUp = (s: SessionState, id: string, timedOut: boolean, now: numb
   if (timedOut) out.push({ _tag: "FailReply", replyId: id, error: timeoutError(s) })
   // If its response comes after all, it is cancelled on arrival (and the next request waits for it to end).
   const state = abandon(withReplies(s, { sent: s.replies.sent.filter((r) => r.id !== id) }), id)
-  return sendNext(state, now, out)
+  // A caller that gave up early leaves a response that is most likely on its way: nothing else goes out
+  // until it ends or the drain bound passes (a request that timed out has had its full wait already).
+  return timedOut ? sendNext(state, now, out) : drain(state, { replyId: id, responseId: undefined }, now, out)
 }
 
 /** An `error` naming a request (`event_id`): the server refused it; it fails with that error at once. */
