@@ -14,21 +14,44 @@ const countOf = (frames: ReadonlyArray<{ readonly type: string }>, type: string)
 
 
 describe("RealtimeSession review", () => {
-  // Rule: generateReply — "no match within 5 s fails it with a timeout"; the seed then forgets the
-  // request (only a LATE response.created is cancelled). Here the timed-out request stays in
-  // `pending` for ever when no response.created comes (e.g. the server rejected the response.create),
-  // so every later generateReply queues behind it and times out too, and the session is never idle
-  // (maxSessionDuration recycling never happens).
+  // Rule: generateReply — "no match within 5 s fails it with a timeout". A timed-out request that
+  // never gets a response.created must not block later replies for ever (first session), but the next
+  // request may not race a response that may still be on its way either (issue 9, defect 8): it waits
+  // at most a short drain bound (1 s). A request the server refuses with an error naming it
+  // (`event_id`) fails at once with that error, and the next one goes out at once.
   it.scoped("a generateReply that timed out without any response.created does not block later replies", () =>
     Effect.gen(function*() {
       const { session, server } = yield* open()
       const first = yield* Effect.fork(Effect.scoped(session.generateReply()))
       yield* server.nextClientEventOfType("response.create")
-      yield* script.error("Conversation already has an active response", "conversation_already_has_active_response")
       yield* TestClock.adjust("5 seconds")
       const r1 = yield* Fiber.join(first).pipe(Effect.either)
       assert.isTrue(Either.isLeft(r1) && r1.left._tag === "TimeoutError")
 
+      yield* Effect.fork(Effect.scoped(session.generateReply()))
+      yield* settle
+      assert.strictEqual(countOf(yield* server.clientEvents, "response.create"), 1, "held back while r1's response may come")
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.strictEqual(countOf(yield* server.clientEvents, "response.create"), 2, "sent once the drain bound passed")
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("a generateReply the server refuses (error naming it) fails with that error; the next goes out at once", () =>
+    Effect.gen(function*() {
+      const { session, server } = yield* open()
+      const first = yield* Effect.fork(Effect.scoped(session.generateReply()))
+      const create = yield* server.nextClientEventOfType("response.create")
+      yield* server.send({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          code: "conversation_already_has_active_response",
+          message: "Conversation already has an active response",
+          event_id: create.event["event_id"]
+        }
+      })
+      const r1 = yield* Fiber.join(first).pipe(Effect.either)
+      assert.isTrue(Either.isLeft(r1) && r1.left._tag === "ServerError")
       yield* Effect.fork(Effect.scoped(session.generateReply()))
       yield* settle
       assert.strictEqual(countOf(yield* server.clientEvents, "response.create"), 2, "the second reply is sent at once")

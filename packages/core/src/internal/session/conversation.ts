@@ -99,7 +99,11 @@ export const itemDeleted = (s: SessionState, itemId: string, now: number, out: O
     ? (s.config.dialect.emptyDeleteId === "oldestPendingDelete" ? acks.findIndex((a) => a.kind === "delete") : -1)
     : acks.findIndex((a) => a.kind === "delete" && a.itemId === itemId)
   const id = index >= 0 ? acks[index]!.itemId : itemId
-  const state = id === "" ? s : setMirror(s, Chat.remove(s.conversation.mirror, id))
+  const deleted = [...s.conversation.deleted.filter((d) => d !== id), id]
+  const state = id === "" ? s : withConversation(s, {
+    mirror: Chat.remove(s.conversation.mirror, id),
+    deleted: deleted.length > MAX_TRACKED ? deleted.slice(-MAX_TRACKED) : deleted
+  })
   return index < 0 ? state : settleAcks(state, acks.filter((_, i) => i !== index), now, out)
 }
 
@@ -108,7 +112,7 @@ export const itemDeleted = (s: SessionState, itemId: string, now: number, out: O
  * mirror, in place when the server announced it, after the last item otherwise.
  */
 export const assistantItem = (s: SessionState, item: Chat.ChatItem): SessionState => {
-  if (Chat.isEmpty(item)) return s
+  if (Chat.isEmpty(item) || s.conversation.deleted.includes(item.id)) return s
   const mirror = s.conversation.mirror
   const at = mirror.items.findIndex((i) => i.id === item.id)
   if (at < 0) return setMirror(s, Chat.make([...mirror.items, item]))

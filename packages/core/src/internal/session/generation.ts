@@ -111,7 +111,20 @@ export const created = (s: SessionState, event: ServerEventOf<"response.created"
         sent: state.replies.sent.filter((r) => r.id !== clientEventId)
       }
     }
-    return Replies.drain(state, { replyId: undefined, responseId }, now, out)
+    // The server created it: it gets its metrics record too (cancelled, nothing received).
+    const metrics = Gen.computeMetrics({
+      responseId,
+      status: "cancelled",
+      usage: undefined,
+      createdAtMs: now,
+      firstTokenAtMs: undefined,
+      doneAtMs: now,
+      model: state.options.model,
+      provider: state.options.provider
+    })
+    out.push({ _tag: "Metrics", metrics })
+    out.push({ _tag: "Emit", event: { _tag: "Metrics", metrics } })
+    return Replies.drainResponse(state, clientEventId, responseId, now, out)
   }
   if (state.current !== undefined) {
     // A new response while another is current: one that has not spoken is dropped. The new one is

@@ -16,7 +16,7 @@ const withReplies = (s: SessionState, replies: Partial<Replies>): SessionState =
 
 /** True while a response is active or may be: no other `response.create` may go out. */
 export const responseActive = (s: SessionState): boolean =>
-  s.current !== undefined || s.replies.sent.length > 0 || s.replies.draining !== undefined
+  s.current !== undefined || s.replies.sent.length > 0 || s.replies.draining.length > 0
 
 /** True when nothing is in progress or queued (the connection may recycle). */
 export const isIdle = (s: SessionState): boolean => !responseActive(s) && s.replies.waiting.length === 0
@@ -27,16 +27,36 @@ export const abandon = (s: SessionState, id: string): SessionState => {
   return withReplies(s, { abandoned: abandoned.length > MAX_TRACKED ? abandoned.slice(-MAX_TRACKED) : abandoned })
 }
 
-/** Blocks new requests until `responseId`'s (or `replyId`'s) response is done, for at most the reply timeout. */
+/**
+ * Blocks new requests until `responseId`'s (or `replyId`'s) response is done, for at most `boundMs`
+ * (the reply timeout by default). A response already draining under the request's id takes the new
+ * target's place.
+ */
 export const drain = (
   s: SessionState,
   target: Omit<Draining, "untilMs">,
   now: number,
-  out: Out
+  out: Out,
+  boundMs: number = s.config.replyTimeoutMs
 ): SessionState => {
-  out.push({ _tag: "Timer", afterMs: s.config.replyTimeoutMs, input: { _tag: "DrainTimeout" } })
-  return withReplies(s, { draining: { ...target, untilMs: now + s.config.replyTimeoutMs } })
+  out.push({ _tag: "Timer", afterMs: boundMs, input: { _tag: "DrainTimeout" } })
+  const others = s.replies.draining.filter((d) =>
+    !(d.replyId !== undefined && d.replyId === target.replyId) && !(d.responseId !== undefined && d.responseId === target.responseId)
+  )
+  return withReplies(s, { draining: [...others, { ...target, untilMs: now + boundMs }] })
 }
+
+/** The draining entry of a request given up on, once its response arrives, becomes that response's. */
+export const drainResponse = (
+  s: SessionState,
+  replyId: string,
+  responseId: string,
+  now: number,
+  out: Out
+): SessionState => drain(withReplies(s, { draining: s.replies.draining.filter((d) => d.replyId !== replyId) }), {
+  replyId: undefined,
+  responseId
+}, now, out)
 
 /**
  * Sends the next waiting request when no response is active. A request whose deadline has passed is
@@ -45,8 +65,9 @@ export const drain = (
 export const sendNext = (s: SessionState, now: number, out: Out): SessionState => {
   if (s.phase._tag === "Closed") return s
   let state = s
-  const draining = state.replies.draining
-  if (draining !== undefined && now >= draining.untilMs) state = withReplies(state, { draining: undefined })
+  if (state.replies.draining.some((d) => now >= d.untilMs)) {
+    state = withReplies(state, { draining: state.replies.draining.filter((d) => now < d.untilMs) })
+  }
   if (responseActive(state)) return state
   const waiting = [...state.replies.waiting]
   while (waiting.length > 0) {
@@ -101,12 +122,16 @@ export const giveUp = (s: SessionState, id: string, timedOut: boolean, now: numb
   const sent = s.replies.sent.find((r) => r.id === id)
   if (sent === undefined) return s
   if (timedOut) out.push({ _tag: "FailReply", replyId: id, error: timeoutError(s) })
-  // If its response comes after all, it is cancelled on arrival (and the next request waits for it to end).
+  // If its response comes after all, it is cancelled on arrival and the next request waits for it to
+  // end. Until then nothing else goes out: a caller that gave up early leaves a response that is most
+  // likely on its way (the whole reply timeout); one that timed out has had its full wait (a short bound).
   const state = abandon(withReplies(s, { sent: s.replies.sent.filter((r) => r.id !== id) }), id)
-  // A caller that gave up early leaves a response that is most likely on its way: nothing else goes out
-  // until it ends or the drain bound passes (a request that timed out has had its full wait already).
-  return timedOut ? sendNext(state, now, out) : drain(state, { replyId: id, responseId: undefined }, now, out)
+  const bound = timedOut ? Math.min(TIMED_OUT_DRAIN_MS, s.config.replyTimeoutMs) : s.config.replyTimeoutMs
+  return drain(state, { replyId: id, responseId: undefined }, now, out, bound)
 }
+
+/** How long a request that timed out may still hold the next one back. */
+export const TIMED_OUT_DRAIN_MS = 1_000
 
 /** An `error` naming a request (`event_id`): the server refused it; it fails with that error at once. */
 export const refused = (s: SessionState, id: string, error: FatalError | TimeoutError, now: number, out: Out): SessionState => {
@@ -120,7 +145,6 @@ export const drainTimeout = (s: SessionState, now: number, out: Out): SessionSta
 
 /** A `response.done` arrived: if it ends the draining response, requests may go out again. */
 export const responseEnded = (s: SessionState, responseId: string | undefined, now: number, out: Out): SessionState => {
-  const draining = s.replies.draining
-  if (draining === undefined || draining.responseId === undefined || draining.responseId !== responseId) return s
-  return sendNext(withReplies(s, { draining: undefined }), now, out)
+  if (responseId === undefined || !s.replies.draining.some((d) => d.responseId === responseId)) return s
+  return sendNext(withReplies(s, { draining: s.replies.draining.filter((d) => d.responseId !== responseId) }), now, out)
 }

@@ -74,7 +74,8 @@ export interface Replies {
   readonly waiting: ReadonlyArray<Reply>
   /** Sent, waiting for their `response.created`. */
   readonly sent: ReadonlyArray<Reply>
-  readonly draining: Draining | undefined
+  /** Responses given up on that may still be active (each bounded). */
+  readonly draining: ReadonlyArray<Draining>
   /** Requests given up on: a response created for one of them is cancelled on arrival (most recent only). */
   readonly abandoned: ReadonlyArray<string>
 }
@@ -96,6 +97,8 @@ export interface Conversation {
   readonly heldTranscript: { readonly itemId: string; readonly transcript: string } | undefined
   /** Audio received per assistant item (ms), for capping truncation; the most recent items only. */
   readonly audioMs: ReadonlyArray<readonly [string, number]>
+  /** Items the server deleted lately: an assistant item that ends after its deletion stays out. */
+  readonly deleted: ReadonlyArray<string>
   /** The server's conversation id (`conversation.created`), for resumption. */
   readonly conversationId: string | undefined
   /** Set while a resumed connection has not yet confirmed the conversation id. */
@@ -214,13 +217,14 @@ export const initial = (
   options,
   tools,
   current: undefined,
-  replies: { waiting: [], sent: [], draining: undefined, abandoned: [] },
+  replies: { waiting: [], sent: [], draining: [], abandoned: [] },
   conversation: {
     mirror: { items: [] },
     acks: [],
     syncQueue: [],
     heldTranscript: undefined,
     audioMs: [],
+    deleted: [],
     conversationId: undefined,
     resuming: undefined
   },

@@ -156,7 +156,7 @@ const disconnected = (
     out.push({ _tag: "FailReply", replyId: reply.id, error: lost })
     state = Replies.abandon(state, reply.id)
   }
-  state = { ...state, replies: { ...state.replies, sent: [], draining: undefined } }
+  state = { ...state, replies: { ...state.replies, sent: [], draining: [] } }
   state = Conv.failAcks(state, lost, out)
   state = Generation.finish(state, { failed: lost }, now, out)
   state = Conv.flushTranscript(state, out)
@@ -170,7 +170,7 @@ const close = (s: SessionState, error: FatalError, quiet: boolean, now: number, 
   for (const reply of [...state.replies.sent, ...state.replies.waiting]) {
     out.push({ _tag: "FailReply", replyId: reply.id, error })
   }
-  state = { ...state, replies: { ...state.replies, sent: [], waiting: [], draining: undefined } }
+  state = { ...state, replies: { ...state.replies, sent: [], waiting: [], draining: [] } }
   state = Conv.failAcks(state, error, out)
   state = Conv.failQueued(state, error, out)
   state = Generation.finish(state, { failed: error }, now, out)
