@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Chat from "../../src/ChatContext.js"
 import { AuthenticationError, ConnectionError, ServerError, SessionClosedError } from "../../src/Errors.js"
-import { replay } from "../../src/internal/session/conversation.js"
+import { replay, resumeId as resumeIdOf } from "../../src/internal/session/conversation.js"
 import { engine, type Engine, model as modelOf, mirrorIds, mirrorItem, only, REPLY_TIMEOUT, S, sent, sentTypes } from "./helpers.js"
 
 /** A reply requested and created: `replyId` -> `responseId` is the current response. */
@@ -539,7 +539,13 @@ describe("engine rules", () => {
       assert.deepStrictEqual(createsOf(sent(actions)).map((c) => c.item["id"]), ["u1", "a1"])
       assert.strictEqual(sent(actions).length, 2)
       assert.strictEqual(only(actions, "Emit").filter((a) => a.event._tag === "Warning").length, 1)
-      assert.strictEqual(e.state.conversation.conversationId, "conv2")
+      // The new conversation becomes resumable only once the server has echoed the re-sent history:
+      // a drop before that must replay the history again, not resume a conversation that lacks it.
+      assert.isUndefined(resumeIdOf(e.state))
+      e.run(S.itemAdded(null, S.userItem("u1", "hello")))
+      assert.isUndefined(resumeIdOf(e.state), "half of the history echoed")
+      e.run(S.itemAdded("u1", S.assistantItem("a1", [{ type: "output_text", text: "hi" }])))
+      assert.strictEqual(resumeIdOf(e.state), "conv2")
     })
 
     it("OpenAI does not resume", async () => {

@@ -87,7 +87,7 @@ export const itemAdded = (
   const next = existing !== undefined && anchor === undefined
     ? Chat.make(mirror.items.map((i) => (i.id === merged.id ? merged : i)))
     : Chat.insertAfter(mirror, anchor, merged)
-  const state = setMirror(s, next)
+  const state = confirmed(setMirror(s, next), chatItem.id)
   const remaining = state.conversation.acks.filter((a) => !(a.kind === "create" && a.itemId === chatItem.id))
   return remaining.length === state.conversation.acks.length ? state : settleAcks(state, remaining, now, out)
 }
@@ -266,26 +266,54 @@ export const replay = (s: SessionState, resuming: boolean): ReadonlyArray<Protoc
 
 /**
  * A new connection. Not resumed: its conversation is the replayed history (kept in the mirror at once,
- * so a second drop before the server echoes it loses nothing). Resumed: the mirror stays until
- * `conversation.created` confirms the id (or, naming another, makes the session fall back to the replay).
+ * so a second drop before the server echoes it loses nothing; the new conversation becomes resumable
+ * only once the server has echoed all of it). Resumed: the mirror stays until `conversation.created`
+ * confirms the id (or, naming another, makes the session fall back to the replay).
  */
-export const connected = (s: SessionState, resumed: string | undefined): SessionState =>
-  resumed !== undefined
-    ? withConversation(s, { resuming: resumed })
-    : withConversation(s, { mirror: Chat.make(Chat.forReplay(s.conversation.mirror)), audioMs: [], resuming: undefined })
+export const connected = (s: SessionState, resumed: string | undefined): SessionState => {
+  if (resumed !== undefined) return withConversation(s, { resuming: resumed })
+  const history = Chat.forReplay(s.conversation.mirror)
+  return withConversation(s, {
+    mirror: Chat.make(history),
+    audioMs: [],
+    resuming: undefined,
+    conversationId: undefined,
+    unconfirmed: history.map((item) => item.id),
+    pendingConversationId: undefined
+  })
+}
 
 /** `conversation.created`: remember the id; on a resumed connection, fall back to the replay when it differs. */
 export const conversationCreated = (s: SessionState, id: string | undefined, out: Out): SessionState => {
   const resuming = s.conversation.resuming
   if (resuming !== undefined && id !== resuming) {
+    const history = Chat.forReplay(s.conversation.mirror)
     for (const event of historyEvents(s)) out.push({ _tag: "Send", event })
     out.push({ _tag: "Emit", event: { _tag: "Warning", message: "the server did not resume the conversation: history re-sent" } })
     return withConversation(s, {
-      mirror: Chat.make(Chat.forReplay(s.conversation.mirror)),
+      mirror: Chat.make(history),
       audioMs: [],
       resuming: undefined,
-      conversationId: id
+      conversationId: history.length === 0 ? id : undefined,
+      unconfirmed: history.map((item) => item.id),
+      pendingConversationId: history.length === 0 ? undefined : id
     })
   }
+  if (resuming === undefined && s.conversation.unconfirmed.length > 0) {
+    return withConversation(s, { pendingConversationId: id })
+  }
   return withConversation(s, { resuming: undefined, conversationId: id ?? s.conversation.conversationId })
+}
+
+/** An echo of re-sent history: once all of it is in, the new conversation becomes resumable. */
+const confirmed = (s: SessionState, itemId: string): SessionState => {
+  if (!s.conversation.unconfirmed.includes(itemId)) return s
+  const unconfirmed = s.conversation.unconfirmed.filter((id) => id !== itemId)
+  return unconfirmed.length > 0
+    ? withConversation(s, { unconfirmed })
+    : withConversation(s, {
+      unconfirmed,
+      conversationId: s.conversation.pendingConversationId ?? s.conversation.conversationId,
+      pendingConversationId: undefined
+    })
 }

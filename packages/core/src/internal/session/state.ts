@@ -103,6 +103,10 @@ export interface Conversation {
   readonly conversationId: string | undefined
   /** Set while a resumed connection has not yet confirmed the conversation id. */
   readonly resuming: string | undefined
+  /** History items re-sent on this connection that the server has not echoed yet. */
+  readonly unconfirmed: ReadonlyArray<string>
+  /** The conversation id that becomes resumable once the re-sent history is all echoed. */
+  readonly pendingConversationId: string | undefined
 }
 
 /** Function calls waiting for the app's `sendToolOutput` (manual tool execution). */
@@ -226,7 +230,9 @@ export const initial = (
     audioMs: [],
     deleted: [],
     conversationId: undefined,
-    resuming: undefined
+    resuming: undefined,
+    unconfirmed: [],
+    pendingConversationId: undefined
   },
   manualCalls: [],
   responseCount: 0
