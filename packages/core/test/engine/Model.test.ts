@@ -21,13 +21,13 @@
  * 5. There was one drain slot: a release, or another abandoned request's late response, while an
  *    abandoned request drained replaced that drain (fixed: a list of draining responses; the model
  *    still tracks one request in flight, so its check is relaxed after such an overlap: `knownOverlap`).
- * Known and left (the mirror checks stop for a run once it occurs: `knownDivergence`):
- * 6. xAI: an empty delete id is attributed to the oldest pending delete ack; after an AckTimeout (or with
- *    several deletes in flight) the mirror keeps an item the server deleted.
- * 7. xAI: the history re-sent after a refused resumption was not acknowledged; a drop before the server
+ * 6. xAI: the history re-sent after a refused resumption was not acknowledged; a drop before the server
  *    took it, then a resumption of the new (empty) conversation, left the mirror holding history the
  *    server never got (fixed: a conversation becomes resumable once the re-sent history is all echoed;
  *    the property checks it with no relaxation).
+ * Known and left (the mirror checks stop for a run once it occurs: `knownDivergence`):
+ * 7. xAI: an empty delete id is attributed to the oldest pending delete ack; after an AckTimeout (or with
+ *    several deletes in flight) the mirror keeps an item the server deleted.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
