@@ -4,7 +4,7 @@
 // mid-reply reaches every consumer as itself, and a session's end reaches the README's pattern.
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -180,4 +180,125 @@ describe("session engine v2 over ws (loopback fake server)", () => {
       // The quirk was in force: the echoes of the replay carried null anchors too.
       assert.deepStrictEqual(echoes.map((e) => e["previous_item_id"]), [null, null, null, null])
     }), 30_000)
+
+  /** A fatal server error right after the reply's first audio frame (defect 7). */
+  const fatalMidReply = (code: "invalid_api_key" | "insufficient_quota", closeCode: number | undefined) =>
+    Effect.gen(function*() {
+      const fake = yield* FakeServer.make({ reply: { text: REPLY, audioMs: 1000 } })
+      return yield* Effect.gen(function*() {
+        const { events, session } = yield* openSession()
+        const generations = yield* Effect.forkScoped(Stream.runCollect(session.generations))
+        const eventStream = yield* Effect.forkScoped(Stream.runDrain(session.events))
+        yield* until("connected", Effect.sync(() => events.some((e) => e._tag === "Connected")))
+        yield* fake.setFaults({
+          errorEvent: { type: "invalid_request_error", code, message: `fatal: ${code}`, when: "midReply", ...(closeCode !== undefined ? { closeCode } : {}) }
+        })
+        const error = yield* Effect.scoped(Effect.gen(function*() {
+          const generation = yield* session.generateReply()
+          const message = Option.getOrThrow(yield* Stream.runHead(generation.messages))
+          const audio = yield* Stream.runCollect(message.audio).pipe(Effect.flip)
+          const text = yield* Stream.runDrain(message.text).pipe(Effect.flip)
+          const done = yield* Effect.flip(generation.done)
+          assert.strictEqual(text, audio)
+          assert.strictEqual(done, audio)
+          return audio
+        }))
+        // Every stream fails with it; the session's end is it.
+        assert.strictEqual(yield* Effect.flip(Fiber.join(generations)), error)
+        assert.strictEqual(yield* Effect.flip(Fiber.join(eventStream)), error)
+        assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
+        const tags = events.map((e) => e._tag).filter((t) => t === "Disconnected" || t === "Closed" || t === "Reconnected")
+        assert.deepStrictEqual(tags, ["Disconnected", "Closed"])
+        const disconnected = events.find((e) => e._tag === "Disconnected")
+        const closed = events.find((e) => e._tag === "Closed")
+        assert.strictEqual(disconnected?._tag === "Disconnected" ? disconnected.error : undefined, error)
+        assert.strictEqual(closed?._tag === "Closed" ? closed.reason : undefined, error)
+        // The session closed its socket and did not reconnect.
+        yield* until("socket closed", fake.connections.pipe(Effect.map((n) => n === 0)))
+        assert.strictEqual((yield* fake.requests).length, 1)
+        return error
+      }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
+    }).pipe(Effect.scoped, Effect.timeout("20 seconds"))
+
+  it.live("defect 7: invalid_api_key mid-reply fails the reply's streams, Disconnected, Closed and every stream with AuthenticationError", () =>
+    Effect.gen(function*() {
+      const error = yield* fatalMidReply("invalid_api_key", 1008)
+      assert.strictEqual(error._tag, "AuthenticationError")
+      assert.include(error.message, "fatal: invalid_api_key")
+    }), 30_000)
+
+  it.live("defect 7: insufficient_quota mid-reply (the server keeps the socket open) ends everything with ServerError { fatal: true }", () =>
+    Effect.gen(function*() {
+      const error = yield* fatalMidReply("insufficient_quota", undefined)
+      assert.strictEqual(error._tag, "ServerError")
+      assert.isTrue(error._tag === "ServerError" && error.fatal && error.code === "insufficient_quota")
+    }), 30_000)
+
+  /** The README's pattern: the first generation, or the error that ended the session. */
+  const firstGeneration = (session: RealtimeSession.RealtimeSessionService) =>
+    Effect.gen(function*() {
+      const generations = yield* session.subscribeGenerations
+      return yield* Stream.runHead(generations).pipe(Effect.flatMap(Effect.orDie))
+    })
+
+  it.live("a refused key reaches the README pattern and awaitClosed as AuthenticationError, not NoSuchElementException", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeServer.make({ requireAuth: "the-right-key" })
+      yield* Effect.gen(function*() {
+        const session = yield* RealtimeSession.make()
+        // A failure, not a defect (orDie of an empty stream would die with NoSuchElementException).
+        const error = yield* Effect.flip(firstGeneration(session))
+        assert.strictEqual(error._tag, "AuthenticationError")
+        assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
+        // Methods after the end fail with it too.
+        assert.strictEqual(yield* Effect.flip(session.pushAudio(speech)), error)
+        assert.strictEqual((yield* fake.requests).length, 1, "a refused key is not retried")
+      }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
+    }).pipe(Effect.scoped, Effect.timeout("10 seconds")), 20_000)
+
+  it.live("nothing listening: once the retries are exhausted the README pattern and awaitClosed fail with a non-retryable ConnectionError", () =>
+    Effect.gen(function*() {
+      // A port that was free a moment ago: bind, read, close.
+      const port = yield* Effect.async<number>((resume) => {
+        const probe = createServer()
+        probe.listen(0, "127.0.0.1", () => {
+          const address = probe.address()
+          probe.close(() => resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0)))
+        })
+      })
+      yield* Effect.gen(function*() {
+        const session = yield* RealtimeSession.make()
+        const error = yield* Effect.flip(firstGeneration(session))
+        assert.strictEqual(error._tag, "ConnectionError")
+        assert.isFalse(error._tag === "ConnectionError" && error.retryable, "the session's end is final")
+        assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
+      }).pipe(
+        Effect.provide(layers(`ws://127.0.0.1:${port}/v1/realtime`, { connOptions: { maxRetry: 2, retryInterval: "20 millis", timeout: "1 second" } })),
+        Effect.scoped
+      )
+    }).pipe(Effect.timeout("10 seconds")), 20_000)
+
+  it.live("make does not wait for the connection: pushAudio and sendEvent before it queue and go out once connected, in order", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeServer.make({ faults: { handshakeDelayMs: 300 } })
+      yield* Effect.gen(function*() {
+        const { events, session } = yield* openSession()
+        assert.isFalse(events.some((e) => e._tag === "Connected"), "make returned before the connection")
+        yield* session.pushAudio(speech)
+        yield* session.sendEvent({
+          type: "conversation.item.create",
+          item: { id: "u_early", type: "message", role: "user", content: [{ type: "input_text", text: "early" }] }
+        })
+        assert.strictEqual(yield* fake.connections, 0, "still not connected: both calls returned at once")
+        yield* until("connected", Effect.sync(() => events.some((e) => e._tag === "Connected")))
+        const types = fake.received.pipe(Effect.map((r) => r.map((e) => String(e["type"]))))
+        yield* until("queued events received", types.pipe(Effect.map((t) => t.includes("conversation.item.create"))))
+        const received = yield* types
+        assert.strictEqual(received[0], "session.update")
+        const appends = received.filter((t) => t === "input_audio_buffer.append").length
+        assert.strictEqual(appends, 3, "300 ms of audio in 100 ms chunks")
+        assert.deepStrictEqual(received.slice(1), [...Array(appends).fill("input_audio_buffer.append"), "conversation.item.create"])
+        yield* until("item in the mirror", session.chatContext.pipe(Effect.map((c) => c.items.some((i) => i.id === "u_early"))))
+      }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
+    }).pipe(Effect.scoped, Effect.timeout("10 seconds")), 20_000)
 })
