@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
@@ -47,7 +48,8 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       scrub: model.scrub
     }
     const initialTools = Tool.partition(model.tools)
-    const fork = yield* FiberSet.makeRuntime<never>()
+    const fibers = yield* FiberSet.make()
+    const fork = yield* FiberSet.runtime(fibers)<never>()
     const connectionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
 
     const runTools = (calls: ReadonlyArray<Gen.FunctionCall>) =>
@@ -81,6 +83,9 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         if (metrics.ttftMs >= 0) Gen.ttftMetric.unsafeUpdate(metrics.ttftMs, [])
       },
       onShutdown: (_error, quiet) => {
+        // The session is over: its timers and tool runs stop now, not when its scope closes (which
+        // may be much later, or never: nothing may keep a process alive after the session's end).
+        for (const fiber of fibers) fiber.unsafeInterruptAsFork(FiberId.none)
         // A quiet close comes from the session's scope, which closes the connection itself. Otherwise
         // the connection is closed now, uninterruptibly (a half-closed scope would leave its fibers).
         if (!quiet) fork(Effect.uninterruptible(Scope.close(connectionScope, Exit.void)))

@@ -1,0 +1,174 @@
+// Supervision of a session (MockTransport, TestClock): a dead reader, a dead writer or a defect in a
+// transition ends the session at once with a typed error that reaches every waiter and stream, a
+// `Closed` event is published, the socket is closed and no fiber is left; garbage frames and events
+// that cannot be encoded never end it.
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
+import * as MockTransport from "@realtime-fx/test-kit/MockTransport"
+import * as RealtimeModel from "../../src/RealtimeModel.js"
+import * as RealtimeSession from "../../src/RealtimeSession.js"
+import type { SessionEvent } from "../../src/RealtimeSession.js"
+import { Resampler } from "../../src/Resampler.js"
+import { Transport, type TransportConnection } from "../../src/Transport.js"
+import * as Xai from "../../src/Xai.js"
+import { open, script, settle } from "./harness.js"
+
+/** Switches a fault on; the transport and model below read it. */
+interface Faults {
+  readonly killReader: Deferred.Deferred<void>
+  killWriter: boolean
+}
+
+/** The MockTransport, with a reader (`messages.takeAll`) that dies on `killReader` and a `send` that dies once `killWriter` is set. */
+const faultyTransport = (faults: Faults) =>
+  Layer.effect(
+    Transport,
+    Effect.map(Transport, (inner) =>
+      Transport.of({
+        open: (request) =>
+          Effect.map(inner.open(request), (conn): TransportConnection => ({
+            send: (text) => (faults.killWriter ? Effect.die(new Error("writer boom")) : conn.send(text)),
+            close: conn.close,
+            messages: new Proxy(conn.messages, {
+              get: (target, key) =>
+                key === "takeAll"
+                  ? Effect.raceFirst(
+                    target.takeAll,
+                    Deferred.await(faults.killReader).pipe(Effect.zipRight(Effect.die(new Error("reader boom"))))
+                  )
+                  : Reflect.get(target, key)
+            })
+          }))
+      }))
+  )
+
+/** An xAI model whose `sessionConfig` throws for the instructions "boom" (the engine calls it inside `step`). */
+const throwingModel = Layer.effect(
+  RealtimeModel.RealtimeModel,
+  Effect.map(RealtimeModel.RealtimeModel, (model) => ({
+    ...model,
+    sessionConfig: (options: Parameters<typeof model.sessionConfig>[0]) => {
+      if (options.instructions === "boom") throw new Error("sessionConfig boom")
+      return model.sessionConfig(options)
+    }
+  }))
+).pipe(Layer.provide(Xai.layer({ apiKey: Redacted.make("xai-test-key") }).pipe(Layer.orDie)))
+
+const layerWith = (faults: Faults, model: Layer.Layer<RealtimeModel.RealtimeModel> = Xai.layer({ apiKey: Redacted.make("xai-test-key") }).pipe(Layer.orDie)) => {
+  const mock = MockTransport.layer({
+    greeting: (connection) => [
+      { type: "session.created", event_id: "ev_s", session: { id: `sess_${connection}` } },
+      { type: "conversation.created", event_id: "ev_c", conversation: { id: `conv_${connection}` } }
+    ]
+  })
+  return Layer.mergeAll(faultyTransport(faults).pipe(Layer.provideMerge(mock)), model, Resampler.layerLinear)
+}
+
+const makeFaults = Effect.map(Deferred.make<void>(), (killReader): Faults => ({ killReader, killWriter: false }))
+
+/** The error a finished fiber failed with (asserts it finished, with a failure). */
+const failureOf = <E>(fiber: Fiber.RuntimeFiber<unknown, E>, what: string): E => {
+  const exit = fiber.unsafePoll()
+  assert.isNotNull(exit, `${what} has ended`)
+  assert.isTrue(exit !== null && Exit.isFailure(exit), `${what} failed`)
+  const error = exit !== null && Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+  assert.isDefined(error, `${what} failed with a typed error: ${exit !== null && Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""}`)
+  return error as E
+}
+
+/**
+ * Opens a session with a reply in flight (its audio stream open, one frame delivered), a pending
+ * `generateReply`, a truncate waiting for its acknowledgement, and consumers of `events` and
+ * `generations`; runs `fault` and checks that everything ends with one `SessionClosedError` carrying
+ * the defect (mentioning `where`), that `Closed` is published, the socket closed and no fiber left.
+ */
+const supervised = (
+  where: string,
+  defect: string,
+  fault: (session: RealtimeSession.RealtimeSessionService) => Effect.Effect<unknown, unknown>
+) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const supervisor = yield* Supervisor.track
+    const inScope = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(Scope.extend(scope), Effect.supervised(supervisor))
+    const { collected, gens, server, session } = yield* inScope(open())
+    const events = yield* inScope(Effect.forkScoped(Stream.runDrain(session.events)))
+    const generations = yield* inScope(Effect.forkScoped(Stream.runDrain(session.generations)))
+
+    // A reply in flight: its first audio frame delivered, its stream still open.
+    yield* script.responseCreated("resp_1")
+    yield* script.messageAdded("resp_1", "item_1")
+    yield* script.audioDelta("resp_1", "item_1")
+    yield* settle
+    assert.strictEqual(gens.length, 1)
+    const audio = yield* inScope(Effect.forkScoped(Stream.runCollect(gens[0]!.messages.pipe(Stream.flatMap((m) => m.audio)))))
+    // A reply request waiting behind it, and a truncate waiting for its acknowledgement (a delete).
+    const reply = yield* inScope(Effect.forkScoped(Effect.scoped(session.generateReply())))
+    const truncate = yield* inScope(Effect.forkScoped(session.truncate({ messageId: "item_old", modalities: ["audio"], audioEndMs: 100 })))
+    yield* server.nextClientEventOfType("conversation.item.delete")
+    yield* settle
+    for (const [fiber, what] of [[audio, "audio"], [reply, "generateReply"], [truncate, "truncate"], [events, "events"], [generations, "generations"]] as const) {
+      assert.isNull(fiber.unsafePoll(), `${what} is still waiting before the fault`)
+    }
+
+    yield* Effect.exit(fault(session))
+    yield* settle
+
+    const error = failureOf(audio, "the in-flight reply's audio")
+    assert.strictEqual(error._tag, "SessionClosedError")
+    assert.include(error._tag === "SessionClosedError" ? error.message : "", where)
+    assert.include(error._tag === "SessionClosedError" ? error.defect ?? "" : "", defect)
+    for (const [fiber, what] of [[reply, "generateReply"], [truncate, "truncate"], [events, "events"], [generations, "generations"]] as const) {
+      assert.strictEqual(failureOf(fiber, what), error, `${what} fails with the session's end`)
+    }
+    assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
+    assert.strictEqual(yield* Effect.flip(session.commitAudio), error, "methods after the end fail with it")
+    const closed = collected.filter((e): e is Extract<SessionEvent, { _tag: "Closed" }> => e._tag === "Closed")
+    assert.strictEqual(closed.length, 1)
+    assert.strictEqual(closed[0]!.reason, error)
+    assert.isFalse(yield* server.isConnected, "the socket is closed")
+    // Nothing is left running, even before the session's scope closes; and closing it is quiet.
+    assert.deepStrictEqual(yield* supervisor.value, [], "no fiber is left")
+    yield* Scope.close(scope, Exit.void)
+    assert.strictEqual(yield* server.attempts, 1, "no reconnect")
+    return error
+  })
+
+describe("Supervision: a session never freezes", () => {
+  it.effect("the connection reader dies: the session ends with SessionClosedError and everything sees it", () =>
+    Effect.gen(function*() {
+      const faults = yield* makeFaults
+      yield* supervised("the connection reader", "reader boom", () => Deferred.succeed(faults.killReader, undefined)).pipe(
+        Effect.provide(layerWith(faults))
+      )
+    }))
+
+  it.effect("the connection writer dies: the session ends with SessionClosedError and everything sees it", () =>
+    Effect.gen(function*() {
+      const faults = yield* makeFaults
+      yield* supervised("the connection writer", "writer boom", (session) =>
+        Effect.gen(function*() {
+          faults.killWriter = true
+          yield* session.interrupt
+        })).pipe(Effect.provide(layerWith(faults)))
+    }))
+
+  it.effect("a transition throws (the model's sessionConfig, called by updateOptions inside step): the session ends with it", () =>
+    Effect.gen(function*() {
+      const faults = yield* makeFaults
+      const error = yield* supervised("the session engine (on UpdateOptions)", "sessionConfig boom", (session) =>
+        session.updateOptions({ instructions: "boom" })).pipe(Effect.provide(layerWith(faults, throwingModel)))
+      assert.strictEqual(error._tag, "SessionClosedError")
+    }))
+})
