@@ -7,7 +7,8 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -92,10 +93,10 @@ const failureOf = <E>(fiber: Fiber.RuntimeFiber<unknown, E>, what: string): E =>
  * `generations`; runs `fault` and checks that everything ends with one `SessionClosedError` carrying
  * the defect (mentioning `where`), that `Closed` is published, the socket closed and no fiber left.
  */
-const supervised = (
+const supervised = <R>(
   where: string,
   defect: string,
-  fault: (session: RealtimeSession.RealtimeSessionService) => Effect.Effect<unknown, unknown>
+  fault: (session: RealtimeSession.RealtimeSessionService) => Effect.Effect<unknown, unknown, R>
 ) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
@@ -145,6 +146,20 @@ const supervised = (
     return error
   })
 
+/** An xAI model whose dialect's `isRecycleError` throws (the connection reader calls it on every server error). */
+const throwingDialect = Layer.effect(
+  RealtimeModel.RealtimeModel,
+  Effect.map(RealtimeModel.RealtimeModel, (model) => ({
+    ...model,
+    dialect: {
+      ...model.dialect,
+      isRecycleError: () => {
+        throw new Error("isRecycleError boom")
+      }
+    }
+  }))
+).pipe(Layer.provide(Xai.layer({ apiKey: Redacted.make("xai-test-key") }).pipe(Layer.orDie)))
+
 describe("Supervision: a session never freezes", () => {
   it.effect("the connection reader dies: the session ends with SessionClosedError and everything sees it", () =>
     Effect.gen(function*() {
@@ -171,4 +186,71 @@ describe("Supervision: a session never freezes", () => {
         session.updateOptions({ instructions: "boom" })).pipe(Effect.provide(layerWith(faults, throwingModel)))
       assert.strictEqual(error._tag, "SessionClosedError")
     }))
+
+  it.effect("a dialect rule that throws in the connection reader ends the session like a dead reader", () =>
+    Effect.gen(function*() {
+      const faults = yield* makeFaults
+      yield* supervised("the connection reader", "isRecycleError boom", () => script.error("not fatal", "some_code")).pipe(
+        Effect.provide(layerWith(faults, throwingDialect))
+      )
+    }))
+})
+
+const ofTag = <T extends SessionEvent["_tag"]>(events: ReadonlyArray<SessionEvent>, tag: T) =>
+  events.filter((e): e is Extract<SessionEvent, { _tag: T }> => e._tag === tag)
+
+describe("Supervision: faults that must not end a session", () => {
+  it.scoped("garbage frames are recoverable Error events; later valid frames are still delivered", () =>
+    Effect.gen(function*() {
+      const { collected, gens, server } = yield* open()
+      const deep = "[".repeat(100_000) + "]".repeat(100_000)
+      const garbage = [
+        "this is not JSON {",
+        "",
+        "null",
+        "42",
+        deep,
+        JSON.stringify({ type: "response.created", response: "x".repeat(4_000_000) }),
+        JSON.stringify({ type: "response.output_audio.delta", response_id: "r", item_id: "i", delta: { toString: {} } }),
+        JSON.stringify({ type: "error", error: { message: { toString: {} } } }),
+        '{"__proto__":{"type":"response.done"},"type":"response.done","response":[]}'
+      ]
+      for (const frame of garbage) yield* server.send(frame)
+      yield* settle
+      const errors = ofTag(collected, "Error")
+      assert.strictEqual(errors.length, garbage.length, "one recoverable error per malformed frame")
+      for (const e of errors) {
+        assert.isTrue(e.recoverable)
+        assert.strictEqual(e.error._tag, "ProtocolError")
+        assert.isBelow(e.error.message.length, 5_000, "the error's text is bounded")
+      }
+      assert.strictEqual(ofTag(collected, "Closed").length, 0, "the session goes on")
+      yield* script.responseCreated("resp_after")
+      yield* settle
+      assert.deepStrictEqual(gens.map((g) => g.responseId), ["resp_after"])
+    }).pipe(Effect.provide(layerWith({ killReader: Deferred.unsafeMake(FiberId.none), killWriter: false }))))
+
+  it.scoped("an event that cannot be encoded fails sendEvent with ProtocolError, sends nothing, and later events go out", () =>
+    Effect.gen(function*() {
+      const { collected, server, session } = yield* open()
+      yield* server.nextClientEventOfType("session.update")
+      const before = (yield* server.clientEvents).length
+      const cyclic: Record<string, unknown> = { type: "function" }
+      cyclic["self"] = cyclic
+      const bigint = yield* Effect.flip(
+        session.sendEvent({ type: "session.update", session: { instructions: 1n } } as never)
+      )
+      assert.strictEqual(bigint._tag, "ProtocolError")
+      const cycle = yield* Effect.flip(
+        session.sendEvent({ type: "session.update", session: { instructions: "x", tools: [cyclic] } } as never)
+      )
+      assert.strictEqual(cycle._tag, "ProtocolError")
+      yield* settle
+      assert.strictEqual((yield* server.clientEvents).length, before, "nothing was sent")
+      yield* session.sendEvent({ type: "input_audio_buffer.clear" })
+      const next = yield* server.nextClientEvent
+      assert.strictEqual(next.type, "input_audio_buffer.clear")
+      assert.strictEqual((yield* server.clientEvents).length, before + 1)
+      assert.strictEqual(ofTag(collected, "Closed").length, 0, "the session goes on")
+    }).pipe(Effect.provide(layerWith({ killReader: Deferred.unsafeMake(FiberId.none), killWriter: false }))))
 })
