@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:net"
-import { AudioFrame, ChatContext, RealtimeSession, Resampler, Xai } from "@realtime-fx/core"
+import { AudioFrame, ChatContext, RealtimeSession, Resampler, Tool, Xai } from "@realtime-fx/core"
 import type { Generation } from "@realtime-fx/core"
 import { FakeServer } from "@realtime-fx/test-kit"
 import { NodeTransport } from "@realtime-fx/node"
@@ -300,5 +300,55 @@ describe("session engine v2 over ws (loopback fake server)", () => {
         assert.deepStrictEqual(received.slice(1), [...Array(appends).fill("input_audio_buffer.append"), "conversation.item.create"])
         yield* until("item in the mirror", session.chatContext.pipe(Effect.map((c) => c.items.some((i) => i.id === "u_early"))))
       }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
+    }).pipe(Effect.scoped, Effect.timeout("10 seconds")), 20_000)
+
+  /** Every string inside a value (own properties, error messages included), for secret scans. */
+  const stringsOf = (value: unknown, seen = new Set<unknown>()): Array<string> => {
+    if (typeof value === "string") return [value]
+    if (typeof value !== "object" || value === null || seen.has(value)) return []
+    seen.add(value)
+    const own = Object.getOwnPropertyNames(value).map((k) => (value as Record<string, unknown>)[k])
+    return [...own, value instanceof Error ? value.message : undefined].flatMap((v) => stringsOf(v, seen))
+  }
+
+  it.live("redaction through the session: MCP secrets never in published session.update / session.updated; the API key scrubbed from a server error", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeServer.make()
+      const apiKey = "xai-e2e-api-key-0123456789"
+      const secrets = ["mcp-authorization-secret-1", "mcp-header-secret-2", apiKey]
+      const docs = Tool.mcp({
+        serverUrl: "https://mcp.example.test/sse",
+        serverLabel: "docs",
+        authorization: Redacted.make(secrets[0]!),
+        headers: { "X-Api-Key": Redacted.make(secrets[1]!) }
+      })
+      yield* Effect.gen(function*() {
+        const { events, session } = yield* openSession()
+        // The tools again, through the engine (a session.update it publishes), echoed by the server.
+        yield* session.updateTools([docs])
+        const echoes = () =>
+          events.filter((e) => e._tag === "ServerEvent" && !("_tag" in e.event) && e.event.type === "session.updated")
+        yield* until("session.updated echoed", Effect.sync(() => echoes().length === 2))
+        // The secrets did go over the wire and came back in the echo (the check below is not vacuous).
+        const sent = (yield* fake.received).find((e) => e["type"] === "session.update")
+        assert.include(JSON.stringify(sent), secrets[0]!)
+        assert.include(JSON.stringify(sent), secrets[1]!)
+
+        yield* fake.inject({
+          type: "error",
+          error: { type: "invalid_request_error", code: "bad_request", message: `Incorrect API key provided: ${apiKey}.`, param: null }
+        })
+        yield* until("error published", Effect.sync(() => events.some((e) => e._tag === "Error")))
+
+        const published = events.flatMap((e) => stringsOf(e))
+        for (const secret of secrets) {
+          assert.isFalse(published.some((text) => text.includes(secret)), `a published event carries ${secret}`)
+        }
+        const updates = events.filter((e) => e._tag === "ClientEvent" && e.event.type === "session.update")
+        assert.isAbove(updates.length, 0)
+        for (const update of [...updates, ...echoes()]) assert.include(JSON.stringify(update), "<redacted>")
+        const error = events.find((e) => e._tag === "Error")
+        assert.isTrue(error?._tag === "Error" && error.recoverable && error.error.message.startsWith("Incorrect API key provided: "))
+      }).pipe(Effect.provide(layers(fake.url, { apiKey: Redacted.make(apiKey), tools: [docs] })), Effect.scoped)
     }).pipe(Effect.scoped, Effect.timeout("10 seconds")), 20_000)
 })
