@@ -345,7 +345,7 @@ describe("session engine v2 over ws (loopback fake server)", () => {
           assert.isFalse(published.some((text) => text.includes(secret)), `a published event carries ${secret}`)
         }
         const updates = events.filter((e) => e._tag === "ClientEvent" && e.event.type === "session.update")
-        assert.isAbove(updates.length, 0)
+        assert.strictEqual(updates.length, 2, "the session.update that opened the connection, and updateTools'")
         for (const update of [...updates, ...echoes()]) assert.include(JSON.stringify(update), "<redacted>")
         const error = events.find((e) => e._tag === "Error")
         assert.isTrue(error?._tag === "Error" && error.recoverable && error.error.message.startsWith("Incorrect API key provided: "))

@@ -124,7 +124,12 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       request,
       retry: model.options.connOptions,
       maxSessionDuration: model.options.maxSessionDuration,
-      replay: Effect.sync(() => Conv.replay(shell.state(), resumeRequested !== undefined)),
+      replay: Effect.sync(() => {
+        const events = Conv.replay(shell.state(), resumeRequested !== undefined)
+        // What opens a connection is published like every other client event (debugEvents).
+        if (debug) for (const event of events) shell.emit({ _tag: "ClientEvent", event })
+        return events
+      }),
       awaitIdle: shell.idle.await,
       isRecycleError: model.dialect.isRecycleError,
       fatalErrorCodes: model.dialect.fatalErrorCodes,
