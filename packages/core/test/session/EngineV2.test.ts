@@ -163,4 +163,42 @@ describe("session engine v2 (MockTransport)", () => {
       assert.include(error.error.message, "Incorrect API key provided")
       assert.notInclude(error.error.message, secrets[2]!)
     }).pipe(Effect.provide(layer({ tools: [docs] }))))
+
+  /** Drops the connection with the next `attempts` attempts failing as given; returns a reply request made meanwhile. */
+  const endWhileReconnecting = (attempts: number, status: number | undefined) =>
+    Effect.gen(function*() {
+      const { collected, server, session } = yield* open()
+      const events = yield* Effect.fork(Stream.runDrain(session.events))
+      const generations = yield* Effect.fork(Stream.runHead(session.generations))
+      yield* server.failNextAttempts(attempts, status !== undefined ? { status } : undefined)
+      yield* server.drop
+      yield* settle
+      const reply = yield* Effect.fork(Effect.scoped(session.generateReply()))
+      yield* settle
+      for (let i = 0; i < 6; i++) {
+        yield* TestClock.adjust("2 seconds")
+        yield* settle
+      }
+      const error = yield* Effect.flip(Fiber.join(reply))
+      assert.strictEqual(yield* Effect.flip(Fiber.join(events)), error)
+      assert.strictEqual(yield* Effect.flip(Fiber.join(generations)), error, "the README pattern sees it (not an empty stream)")
+      assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
+      assert.strictEqual(ofTag(collected, "Closed")[0]?.reason, error)
+      return { error, attempts: yield* server.attempts }
+    })
+
+  it.scoped("a reconnect refused with 401: the queued reply, the streams and awaitClosed fail with AuthenticationError", () =>
+    Effect.gen(function*() {
+      const { attempts, error } = yield* endWhileReconnecting(1, 401)
+      assert.strictEqual(error._tag, "AuthenticationError")
+      assert.strictEqual(attempts, 2, "not retried")
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("retries exhausted while reconnecting: everything fails with a non-retryable ConnectionError", () =>
+    Effect.gen(function*() {
+      const { attempts, error } = yield* endWhileReconnecting(100, undefined)
+      assert.strictEqual(error._tag, "ConnectionError")
+      assert.isFalse(error._tag === "ConnectionError" && error.retryable)
+      assert.strictEqual(attempts, 1 + 3, "the first connection, then maxRetry attempts")
+    }).pipe(Effect.provide(layer())))
 })

@@ -7,7 +7,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -16,6 +16,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as MockTransport from "@realtime-fx/test-kit/MockTransport"
+import { MockServer } from "@realtime-fx/test-kit/MockTransport"
 import * as RealtimeModel from "../../src/RealtimeModel.js"
 import * as RealtimeSession from "../../src/RealtimeSession.js"
 import type { SessionEvent } from "../../src/RealtimeSession.js"
@@ -198,6 +199,30 @@ describe("Supervision: a session never freezes", () => {
 
 const ofTag = <T extends SessionEvent["_tag"]>(events: ReadonlyArray<SessionEvent>, tag: T) =>
   events.filter((e): e is Extract<SessionEvent, { _tag: T }> => e._tag === tag)
+
+describe("Supervision: faults while a connection opens", () => {
+  it.scoped("the writer dies on the events that open a connection: the session ends with SessionClosedError, nothing left", () =>
+    Effect.gen(function*() {
+      const faults: Faults = { killReader: Deferred.unsafeMake(FiberId.none), killWriter: true }
+      yield* Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const supervisor = yield* Supervisor.track
+        const session = yield* RealtimeSession.make().pipe(Scope.extend(scope), Effect.supervised(supervisor))
+        const events = yield* Effect.fork(Stream.runCollect(session.events))
+        const server = yield* MockServer
+        yield* server.awaitConnection
+        yield* settle
+        const error = yield* Effect.flip(session.awaitClosed)
+        assert.strictEqual(error._tag, "SessionClosedError")
+        assert.include(error._tag === "SessionClosedError" ? error.defect ?? "" : "", "writer boom")
+        assert.strictEqual(yield* Effect.flip(Fiber.join(events)), error)
+        assert.isFalse(yield* server.isConnected)
+        assert.deepStrictEqual(yield* supervisor.value, [], "no fiber is left")
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual(yield* server.attempts, 1, "a defect is not retried")
+      }).pipe(Effect.provide(layerWith(faults)))
+    }))
+})
 
 describe("Supervision: faults that must not end a session", () => {
   it.scoped("garbage frames are recoverable Error events; later valid frames are still delivered", () =>
