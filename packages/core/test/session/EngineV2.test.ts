@@ -201,4 +201,30 @@ describe("session engine v2 (MockTransport)", () => {
       assert.isFalse(error._tag === "ConnectionError" && error.retryable)
       assert.strictEqual(attempts, 1 + 3, "the first connection, then maxRetry attempts")
     }).pipe(Effect.provide(layer())))
+
+  it.scoped("resumption refused: requests made while reconnecting go out after the re-sent history, never before it", () =>
+    Effect.gen(function*() {
+      const { server, session } = yield* open()
+      yield* script.itemAdded(userItem("u1", "My name is Ada."), null)
+      yield* settle
+      yield* server.drop
+      yield* settle
+      // While reconnecting: a reply, and a chat change that builds on the history.
+      const reply = yield* Effect.fork(Effect.scoped(session.generateReply()))
+      const mirror = yield* session.chatContext
+      const sync = yield* Effect.fork(session.updateChatContext(Chat.make([...mirror.items, Chat.message("u2", "user", "What is my name?")])))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      // The scripted server named a new conversation: the history was re-sent on connection 2.
+      const sent = () =>
+        server.clientEvents.pipe(Effect.map((frames) =>
+          frames.filter((f) => f.connection === 2).map((f) =>
+            f.type === "conversation.item.create" ? `create ${(f.event["item"] as { id: string }).id}` : f.type
+          )
+        ))
+      assert.deepStrictEqual(yield* sent(), ["session.update", "create u1", "create u2", "response.create"])
+      yield* Fiber.interrupt(reply)
+      yield* Fiber.interrupt(sync)
+    }).pipe(Effect.provide(layer())))
 })
