@@ -11,6 +11,8 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import { spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { RealtimeModel, RealtimeSession, Resampler, Xai } from "@realtime-fx/core"
 import { FakeServer } from "@realtime-fx/test-kit"
@@ -35,7 +37,8 @@ const throwingModel = (url: string) =>
   ).pipe(Layer.provide(Xai.layer({ apiKey: Redacted.make("e2e-secret"), baseUrl: url, turnDetection: null })))
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
-const viteNode = fileURLToPath(new URL("../../../node_modules/vite-node/vite-node.mjs", import.meta.url))
+// vite-node (a dependency of vitest) runs the fixture from the TypeScript sources; its CLI sits at the package root.
+const viteNode = join(dirname(createRequire(import.meta.url).resolve("vite-node")), "..", "vite-node.mjs")
 
 /** Runs a fixture under vite-node (sources, no build); its stdout lines with the time each came, and when it exited. */
 const runChild = (script: string, env: Record<string, string>) =>
