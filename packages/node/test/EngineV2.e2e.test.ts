@@ -181,6 +181,31 @@ describe("session engine v2 over ws (loopback fake server)", () => {
       assert.deepStrictEqual(echoes.map((e) => e["previous_item_id"]), [null, null, null, null])
     }), 30_000)
 
+  it.live("resumption refused: a reply asked for while reconnecting runs after the re-sent history, with it in context", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeServer.make({ reply: { text: REPLY, audioMs: 300 } })
+      yield* Effect.gen(function*() {
+        const { events, session } = yield* openSession()
+        const mirror = yield* twoTurns(session)
+        // A slow handshake keeps the session reconnecting while the reply is asked for.
+        yield* fake.setFaults({ forgetConversations: true, handshakeDelayMs: 300 })
+        yield* fake.terminateAll
+        yield* until("disconnected", Effect.sync(() => events.some((e) => e._tag === "Disconnected")))
+        const transcript = yield* Effect.scoped(Effect.flatMap(session.generateReply(), playReply))
+        assert.strictEqual(transcript, REPLY)
+        const received = yield* fake.received
+        const second = received.slice(received.map((e) => e["type"]).lastIndexOf("session.update"))
+        assert.deepStrictEqual(
+          second.map((e) => e["type"] === "conversation.item.create" ? `create ${String((e["item"] as Json)["id"])}` : e["type"]),
+          ["session.update", ...mirror.items.map((i) => `create ${i.id}`), "response.create"]
+        )
+        // The server answered with the whole history in its context (input tokens count it).
+        const done = serverEventsAfterReconnect(events, "response.done").at(-1)!
+        const usage = (done["response"] as Json)["usage"] as { input_token_details: { text_tokens: number } }
+        assert.isAbove(usage.input_token_details.text_tokens, 20)
+      }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
+    }).pipe(Effect.scoped, Effect.timeout("20 seconds")), 30_000)
+
   /** A fatal server error right after the reply's first audio frame (defect 7). */
   const fatalMidReply = (code: "invalid_api_key" | "insufficient_quota", closeCode: number | undefined) =>
     Effect.gen(function*() {
