@@ -206,6 +206,27 @@ describe("session engine v2 over ws (loopback fake server)", () => {
       }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
     }).pipe(Effect.scoped, Effect.timeout("20 seconds")), 30_000)
 
+  it.live("defects 3/4 over ws: concurrent chat syncs send each create once; a sync of the mirror as it is sends nothing", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeServer.make({ reply: { text: REPLY, audioMs: 300 } })
+      yield* Effect.gen(function*() {
+        const { events, session } = yield* openSession()
+        const mirror = yield* twoTurns(session)
+        const count = fake.received.pipe(Effect.map((r) => r.length))
+        const before = yield* count
+        // The mirror as it is (the server announced the assistant items empty; the mirror has their text): nothing to do.
+        yield* session.updateChatContext(mirror)
+        assert.strictEqual(yield* count, before, "no delete or create for items the server holds")
+        // Two concurrent syncs that both want the same new message: it is created once.
+        const wanted = ChatContext.make([...mirror.items, ChatContext.message("u_once", "user", "Only once, please.")])
+        yield* Effect.all([session.updateChatContext(wanted), session.updateChatContext(wanted)], { concurrency: "unbounded" })
+        const creates = (yield* fake.received).slice(before).filter((e) => e["type"] === "conversation.item.create")
+        assert.deepStrictEqual(creates.map((e) => (e["item"] as Json)["id"]), ["u_once"])
+        assert.isFalse(events.some((e) => e._tag === "Error"), "the server refused nothing")
+        assert.deepStrictEqual(summary((yield* session.chatContext).items), [...summary(mirror.items), "user:Only once, please."])
+      }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
+    }).pipe(Effect.scoped, Effect.timeout("20 seconds")), 30_000)
+
   /** A fatal server error right after the reply's first audio frame (defect 7). */
   const fatalMidReply = (code: "invalid_api_key" | "insufficient_quota", closeCode: number | undefined) =>
     Effect.gen(function*() {
