@@ -393,6 +393,17 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         Effect.succeed<Outcome>({ _tag: "Fatal", error: defectError(where, Cause.die(defect)) })
       )
 
+    /** The retries are over: a last attempt's retryable error becomes final (nothing will retry it). */
+    const exhausted = (error: FatalError): FatalError =>
+      error._tag === "ConnectionError" && error.retryable
+        ? new ConnectionError({
+          message: `gave up after ${delays.length} retries: ${error.message}`,
+          retryable: false,
+          ...(error.code !== undefined ? { code: error.code } : {}),
+          ...(error.reason !== undefined ? { reason: error.reason } : {})
+        })
+        : error
+
     const giveUp = (error: FatalError) =>
       Effect.suspend(() => {
         gaveUp = error
@@ -404,7 +415,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       let afterDrop = false
       while (true) {
         const opened = yield* Effect.either(connect(afterDrop))
-        if (Either.isLeft(opened)) return yield* giveUp(opened.left)
+        if (Either.isLeft(opened)) return yield* giveUp(exhausted(opened.left))
         const { conn, scope } = opened.right
         connection++
         const outcome = yield* runOnce(conn, connection).pipe(Effect.ensuring(Scope.close(scope, Exit.void)))

@@ -44,7 +44,9 @@ export interface FakeFaults {
   readonly rejectHandshake?: number
   /**
    * Send an `error` event `{ type, code, message }` right after connecting (`when: "connect"`, the
-   * default) or instead of every response (`when: "response"`), then close with `closeCode` if given.
+   * default), instead of every response (`when: "response"`), or in the middle of every audio reply,
+   * right after its first `response.output_audio.delta` (`when: "midReply"`: the reply stops there,
+   * with no `response.done`), then close with `closeCode` if given.
    * E.g. `{ type: "invalid_request_error", code: "invalid_api_key", closeCode: 1008 }` or
    * `{ type: "max_duration", when: "response", closeCode: 1000 }`.
    */
@@ -52,7 +54,7 @@ export interface FakeFaults {
     readonly type?: string
     readonly code?: string
     readonly message?: string
-    readonly when?: "connect" | "response"
+    readonly when?: "connect" | "response" | "midReply"
     readonly closeCode?: number
   }
   /** Every response sends `response.created` and then nothing: no output, no `response.done`. */
@@ -61,6 +63,16 @@ export interface FakeFaults {
   readonly emptyDeleteItemId?: boolean
   /** xAI quirk: `conversation.item.added` names a `previous_item_id` that was never announced. */
   readonly unknownPreviousItemId?: boolean
+  /**
+   * xAI quirk: every `conversation.item.added` carries `previous_item_id: null` (the first item of a
+   * conversation has no predecessor anyway; later ones are meant to go after the last item).
+   */
+  readonly nullPreviousItemId?: boolean
+  /**
+   * The server has lost its conversations: a handshake with `?conversation_id=` starts a new, empty
+   * conversation under a new id (resumption refused) instead of resuming the named one.
+   */
+  readonly forgetConversations?: boolean
   /**
    * xAI quirk: each user audio turn gets cumulative `...input_audio_transcription.updated` partials,
    * a partial `...completed` with `status: "in_progress"`, and the full `...completed` twice.

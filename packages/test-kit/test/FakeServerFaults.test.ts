@@ -245,4 +245,76 @@ describe("FakeServer faults", () => {
       )
       for (const e of events) assert.strictEqual(e.item_id, committed.item_id)
     }))
+  it.scopedLive("errorEvent midReply: the error right after the first audio delta, then the close; no response.done", () =>
+    Effect.gen(function* () {
+      const server = yield* FakeServer.make({ reply: { audioMs: 1000 } })
+      const client = yield* open(server)
+      yield* server.setFaults({ errorEvent: { type: "insufficient_quota", code: "insufficient_quota", when: "midReply", closeCode: 1011 } })
+      yield* client.send({ type: "response.create" })
+      const events = yield* client.until("response.output_audio.delta")
+      assert.strictEqual(events[0]!.type, "response.created")
+      const error = yield* client.next
+      assert.strictEqual(error.type, "error")
+      assert.strictEqual((error.error as Json).code, "insufficient_quota")
+      assert.strictEqual((yield* client.closed).code, 1011)
+      const rest = yield* client.pending
+      assert.isFalse(rest.some((t) => t.includes("response.done") || t.includes("response.output_audio.delta")))
+    }))
+
+  it.scopedLive("errorEvent midReply without closeCode: the reply stops, and the next response.create is accepted", () =>
+    Effect.gen(function* () {
+      const server = yield* FakeServer.make({ reply: { audioMs: 1000 } })
+      const client = yield* open(server)
+      yield* server.setFaults({ errorEvent: { code: "server_error", when: "midReply" } })
+      yield* client.send({ type: "response.create" })
+      yield* client.until("response.output_audio.delta")
+      assert.strictEqual((yield* client.next).type, "error")
+      yield* server.setFaults({})
+      yield* client.send({ type: "response.create" })
+      assert.strictEqual((yield* client.next).type, "response.created")
+      const events = yield* client.until("response.done")
+      assert.strictEqual((events.at(-1)!.response as Json).status, "completed")
+    }))
+
+  it.scopedLive("xAI quirk: every conversation.item.added carries previous_item_id null", () =>
+    Effect.gen(function* () {
+      const server = yield* FakeServer.make({ faults: { nullPreviousItemId: true } })
+      const client = yield* open(server)
+      for (const text of ["one", "two", "three"]) {
+        yield* userText(client, text)
+        const added = yield* client.next
+        assert.strictEqual(added.type, "conversation.item.added")
+        assert.isNull(added.previous_item_id)
+      }
+      // The assistant's item of a reply too.
+      yield* client.send({ type: "response.create" })
+      const reply = yield* client.until("conversation.item.added")
+      assert.isNull(reply.at(-1)!.previous_item_id)
+      assert.strictEqual((reply.at(-1)!.item as Json).role, "assistant")
+    }))
+
+  it.scopedLive("forgetConversations: ?conversation_id= gets a new, empty conversation under a new id", () =>
+    Effect.gen(function* () {
+      const server = yield* FakeServer.make()
+      const first = yield* connect(server.url)
+      yield* first.next
+      const conversationId = ((yield* first.next).conversation as Json).id
+      yield* userText(first, "remember me", "m1")
+      yield* first.until("conversation.item.added")
+      yield* server.setFaults({ forgetConversations: true })
+      const second = yield* connect(`${server.url}?conversation_id=${conversationId}`)
+      assert.strictEqual((yield* second.next).type, "session.created")
+      const created = yield* second.next
+      assert.strictEqual(created.type, "conversation.created")
+      assert.notStrictEqual((created.conversation as Json).id, conversationId)
+      // Nothing replayed: the next frame answers our own request.
+      yield* second.send({ type: "session.update", session: {} })
+      assert.strictEqual((yield* second.next).type, "session.updated")
+      // Without the fault, the old conversation is still there.
+      yield* server.setFaults({})
+      const third = yield* connect(`${server.url}?conversation_id=${conversationId}`)
+      const events = yield* third.until("conversation.item.created")
+      assert.strictEqual((events[1]!.conversation as Json).id, conversationId)
+      assert.strictEqual((events[2]!.item as Json).id, "m1")
+    }))
 })

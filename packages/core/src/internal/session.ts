@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as MetricLabel from "effect/MetricLabel"
@@ -56,7 +57,8 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       MetricLabel.make("provider", model.options.provider),
       MetricLabel.make("model", model.options.model)
     ]
-    const fork = yield* FiberSet.makeRuntime<never>()
+    const fibers = yield* FiberSet.make()
+    const fork = yield* FiberSet.runtime(fibers)<never>()
     const connectionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
 
     const runTools = (calls: ReadonlyArray<Gen.FunctionCall>) =>
@@ -96,6 +98,9 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       parentSpan,
       nowNanos: () => clock.unsafeCurrentTimeNanos(),
       onShutdown: (_error, quiet) => {
+        // The session is over: its timers and tool runs stop now, not when its scope closes (which
+        // may be much later, or never: nothing may keep a process alive after the session's end).
+        for (const fiber of fibers) fiber.unsafeInterruptAsFork(FiberId.none)
         // A quiet close comes from the session's scope, which closes the connection itself. Otherwise
         // the connection is closed now, uninterruptibly (a half-closed scope would leave its fibers).
         if (!quiet) fork(Effect.uninterruptible(Scope.close(connectionScope, Exit.void)))
@@ -137,7 +142,12 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       request,
       retry: model.options.connOptions,
       maxSessionDuration: model.options.maxSessionDuration,
-      replay: Effect.sync(() => Conv.replay(shell.state(), resumeRequested !== undefined)),
+      replay: Effect.sync(() => {
+        const events = Conv.replay(shell.state(), resumeRequested !== undefined)
+        // What opens a connection is published like every other client event (debugEvents).
+        if (debug) for (const event of events) shell.emit({ _tag: "ClientEvent", event })
+        return events
+      }),
       awaitIdle: shell.idle.await,
       isRecycleError: model.dialect.isRecycleError,
       fatalErrorCodes: model.dialect.fatalErrorCodes,

@@ -197,7 +197,7 @@ class Connection {
       tools: []
     }
     const resume = url.searchParams.get("conversation_id")
-    const existing = resume !== null ? ctx.conversations.get(resume) : undefined
+    const existing = resume !== null && ctx.faults.forgetConversations !== true ? ctx.conversations.get(resume) : undefined
     this.conversationId = existing !== undefined && resume !== null ? resume : ctx.nextId("conv")
     this.items = existing ?? []
     ctx.conversations.set(this.conversationId, this.items)
@@ -255,6 +255,7 @@ class Connection {
 
   previousIdFor(index: number): string | null {
     if (this.ctx.faults.unknownPreviousItemId) return this.ctx.nextId("item_never_announced")
+    if (this.ctx.faults.nullPreviousItemId) return null
     return index > 0 ? this.items[index - 1]!.id : null
   }
 
@@ -761,6 +762,12 @@ class Connection {
           r.outputAudioMs += Audio.samplesToMs(chunk.length)
           this.audioMs.set(itemId, r.outputAudioMs)
           item.content = [{ type: "output_audio", transcript: spoken }]
+          if (i === 0 && this.ctx.faults.errorEvent?.when === "midReply") {
+            // The reply stops here: the error (and the close, if configured), and no response.done.
+            this.faultError()
+            if (this.active === r) this.active = undefined
+            return
+          }
           if (i < chunks - 1) yield* this.pace(start, i, 100)
         }
         if (emitted < pieces.length) {

@@ -161,10 +161,16 @@ const awaitAcks = (s: SessionState, opId: number, acks: ReadonlyArray<PendingAck
   return withConversation(s, { acks: [...s.conversation.acks, ...acks] })
 }
 
-/** Starts queued syncs while nothing waits for acknowledgements (and the connection is open). */
+/**
+ * Starts queued syncs while nothing waits for acknowledgements (and the connection is open with its
+ * conversation settled: a diff against a history not yet re-sent would name items the server lacks).
+ */
 export const startQueuedSync = (s: SessionState, _now: number, out: Out): SessionState => {
   let state = s
-  while (!busy(state) && state.conversation.syncQueue.length > 0 && state.phase._tag === "Open") {
+  while (
+    !busy(state) && state.conversation.syncQueue.length > 0 && state.phase._tag === "Open" &&
+    state.conversation.resuming === undefined
+  ) {
     const [next, ...rest] = state.conversation.syncQueue
     state = startSync(withConversation(state, { syncQueue: rest }), next!.opId, next!.wanted, out)
   }

@@ -16,7 +16,7 @@ import type * as Tracer from "effect/Tracer"
 import * as AudioFrame from "../../AudioFrame.js"
 import { type FatalError, SessionClosedError, type TimeoutError } from "../../Errors.js"
 import * as Gen from "../../Generation.js"
-import type * as Protocol from "../../Protocol.js"
+import * as Protocol from "../../Protocol.js"
 import type * as RS from "../../RealtimeSession.js"
 import * as Redact from "../redact.js"
 import * as Replies from "./replies.js"
@@ -104,11 +104,20 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   const idle = Effect.unsafeMakeLatch(true)
   let ended: { readonly error: FatalError; readonly quiet: boolean } | undefined
 
-  /** Publishes an event; raw protocol events are published with their secrets (MCP credentials) redacted. */
+  /** A server `error` event's text with the session's secrets (API key, ...) scrubbed out. */
+  const scrubError = (event: Protocol.DecodedServerEvent): Protocol.DecodedServerEvent => {
+    if (Protocol.isUnknownServerEvent(event) || event.type !== "error" || event.error.message == null) return event
+    return { ...event, error: { ...event.error, message: state.config.scrub(event.error.message) } }
+  }
+
+  /**
+   * Publishes an event; raw protocol events are published with their secrets redacted (MCP
+   * credentials) or scrubbed (the session's secrets quoted in a server error).
+   */
   const emit = (event: RS.SessionEvent) => {
     if (eventSubscribers.size === 0) return
     const published: RS.SessionEvent = event._tag === "ServerEvent"
-      ? { _tag: "ServerEvent", event: Redact.redactServerEvent(event.event) }
+      ? { _tag: "ServerEvent", event: scrubError(Redact.redactServerEvent(event.event)) }
       : event._tag === "ClientEvent"
       ? { _tag: "ClientEvent", event: Redact.redactClientEvent(event.event) }
       : event

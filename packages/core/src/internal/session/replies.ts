@@ -60,10 +60,12 @@ export const drainResponse = (
 
 /**
  * Sends the next waiting request when no response is active. A request whose deadline has passed is
- * never sent: it fails with a timeout instead.
+ * never sent: it fails with a timeout instead. Requests wait for an open connection whose
+ * conversation is settled (a resumption confirmed, or the history re-sent), so that a reply never
+ * runs on a conversation that lacks its history.
  */
 export const sendNext = (s: SessionState, now: number, out: Out): SessionState => {
-  if (s.phase._tag === "Closed") return s
+  if (s.phase._tag !== "Open" || s.conversation.resuming !== undefined) return s
   let state = s
   if (state.replies.draining.some((d) => now >= d.untilMs)) {
     state = withReplies(state, { draining: state.replies.draining.filter((d) => now < d.untilMs) })

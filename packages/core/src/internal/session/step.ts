@@ -126,7 +126,7 @@ const connected = (
   } else {
     out.push({ _tag: "Emit", event: { _tag: "Connected", connection: input.connection } })
   }
-  return Conv.startQueuedSync(state, now, out)
+  return Replies.sendNext(Conv.startQueuedSync(state, now, out), now, out)
 }
 
 /**
@@ -209,8 +209,11 @@ const serverEvent = (s: SessionState, event: Protocol.DecodedServerEvent, now: n
         }
       })
       return s
-    case "conversation.created":
-      return Conv.conversationCreated(s, event.conversation.id, out)
+    case "conversation.created": {
+      // The conversation is settled (resumed, or its history re-sent): what waited for it goes out now.
+      const state = Conv.conversationCreated(s, event.conversation.id, out)
+      return Replies.sendNext(Conv.startQueuedSync(state, now, out), now, out)
+    }
     case "response.created":
       return Generation.created(s, event, now, out)
     case "response.output_item.added":
