@@ -269,8 +269,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       }
       return Effect.zipRight(drained.await, awaitRoom)
     })
-    // Inbound batches seen by the reader (the liveness check adds the transport's pongs).
-    let inbound = 0
+    // When the reader last saw a frame (the liveness check adds the transport's pongs).
+    const clock = yield* Effect.clock
+    let lastFrameAt = clock.unsafeCurrentTimeMillis()
 
     /**
      * Writes events in order under one write timeout. With `keep`, what a failed or interrupted
@@ -376,7 +377,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           const taken = yield* Effect.either(conn.messages.takeAll)
           if (Either.isLeft(taken)) return { _tag: "Dropped", error: taken.left } as const
           const [chunk, done] = taken.right
-          inbound++
+          lastFrameAt = clock.unsafeCurrentTimeMillis()
           const events: Array<ConnectionEvent> = []
           let outcome: Outcome | undefined
           for (const text of chunk) {
@@ -412,24 +413,25 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       )
 
     /**
-     * Liveness: a peer silent (no frame, no pong) for the idle timeout is lost. The activity counters
-     * are sampled at every tick (a quarter of the timeout, at most 5 s); a quiet peer is pinged.
+     * Liveness: a peer silent (no frame, no pong) for the idle timeout is lost. Frames are timed by
+     * the reader; the transport's pong counter is sampled at every tick (a quarter of the timeout, at
+     * most 5 s), and a peer quiet for a tick is pinged.
      */
     const watchdog = (conn: TransportConnection, idleTimeout: Effect.Effect<Duration.Duration>): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
-        const activity = () => inbound + (conn.activity?.() ?? 0)
-        let seen = activity()
-        let last = yield* Clock.currentTimeMillis
+        let pongs = conn.activity?.() ?? 0
+        let lastPongAt = yield* Clock.currentTimeMillis
         while (true) {
           const idle = yield* idleTimeout
           const idleMs = Duration.toMillis(idle)
           const tick = Math.max(1, Math.min(idleMs / 4, 5000))
           const now = yield* Clock.currentTimeMillis
-          if (activity() !== seen) {
-            seen = activity()
-            last = now
+          const seen = conn.activity?.() ?? 0
+          if (seen !== pongs) {
+            pongs = seen
+            lastPongAt = now
           }
-          const silent = now - last
+          const silent = now - Math.max(lastPongAt, lastFrameAt)
           if (silent >= idleMs) {
             return {
               _tag: "Dropped",

@@ -212,6 +212,39 @@ export interface SessionOptions {
    * answers with `sendToolOutput`.
    */
   readonly toolExecution?: "auto" | "manual" | undefined
+  /**
+   * What `pushAudio` does when the connection cannot keep up (its write backlog is over the
+   * high-water mark, e.g. a peer that stops reading): `"wait"` (default) holds the caller until the
+   * backlog drains; `"dropOldest"` never holds it: up to 2 s of audio waits in the session and the
+   * oldest appends beyond that are dropped, with a `Warning` event (at most one a second) saying how
+   * many milliseconds were dropped. `sendEvent` always waits.
+   *
+   * @since 0.2.0
+   */
+  readonly audioBackpressure?: "wait" | "dropOldest" | undefined
+  /**
+   * The write backlog (bytes queued in the session plus the socket's buffer) above which senders
+   * wait, and where they resume (defaults 1 MiB and 256 KiB). A write that cannot drain within the
+   * connection timeout (`connOptions.timeout`) ends the connection as lost (it reconnects).
+   *
+   * @since 0.2.0
+   */
+  readonly writeBuffer?: { readonly highWaterMark?: number | undefined; readonly lowWaterMark?: number | undefined } | undefined
+  /**
+   * Liveness: the connection is pinged when quiet and counts as lost (the reconnect rules apply, the
+   * response in flight fails with `ConnectionError`) after this long with no traffic at all:
+   * `activeTimeout` while a response is active (default 15 s), `idleTimeout` otherwise (default 60 s).
+   * `false` turns the check off.
+   *
+   * @since 0.2.0
+   */
+  readonly liveness?:
+    | {
+      readonly activeTimeout?: Duration.DurationInput | undefined
+      readonly idleTimeout?: Duration.DurationInput | undefined
+    }
+    | false
+    | undefined
 }
 
 /**
