@@ -25,6 +25,7 @@ import type * as RS from "../RealtimeSession.js"
 import * as Tool from "../Tool.js"
 import * as SessionAudio from "./session/audioInput.js"
 import * as Conv from "./session/conversation.js"
+import * as Flow from "./session/flow.js"
 import * as Shell from "./session/dispatcher.js"
 import { type Config, initial, type Input } from "./session/state.js"
 
@@ -124,6 +125,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       isRecycleError: model.dialect.isRecycleError,
       fatalErrorCodes: model.dialect.fatalErrorCodes,
       scrub: model.scrub,
+      ...Flow.connectionOptions(sessionOptions, () => shell.state().current !== undefined),
       // Connection events are applied to the state right in the reader's fiber: no hop to a dispatcher.
       sink: {
         offerAll: (events) =>
@@ -169,7 +171,10 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         Effect.tap(() => (debug ? Effect.sync(() => shell.emit({ _tag: "ClientEvent", event })) : Effect.void))
       )
 
-    const audio = yield* SessionAudio.make(send)
+    const audio = yield* SessionAudio.make(send, {
+      policy: sessionOptions.audioBackpressure ?? "wait",
+      warn: (message) => shell.emit({ _tag: "Warning", message })
+    })
 
     const generateReply = (options?: { readonly instructions?: string | undefined }) =>
       guarded(Effect.acquireRelease(
