@@ -20,6 +20,7 @@ import type {
   ResponseFailedError,
   ServerError,
   SessionClosedError,
+  SlowConsumerError,
   TimeoutError,
   UnknownCallError
 } from "./Errors.js"
@@ -177,16 +178,16 @@ export interface RealtimeSessionService {
    * with the error that ended the session when that was not a normal close (401, retries exhausted,
    * a fatal server error, a fault).
    */
-  readonly events: Stream.Stream<SessionEvent, FatalError>
+  readonly events: Stream.Stream<SessionEvent, FatalError | SlowConsumerError>
   /**
    * Every generation (server- and user-initiated) from the moment the stream is run; ends when the
    * session is closed, fails with the error that ended it otherwise.
    */
-  readonly generations: Stream.Stream<Generation.Generation, FatalError>
+  readonly generations: Stream.Stream<Generation.Generation, FatalError | SlowConsumerError>
   /** Subscribes now (nothing after this call is missed) and gives the events as a stream (see `events`). */
-  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent, FatalError>, never, Scope.Scope>
+  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent, FatalError | SlowConsumerError>, never, Scope.Scope>
   /** Subscribes now (nothing after this call is missed) and gives the generations as a stream (see `generations`). */
-  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation, FatalError>, never, Scope.Scope>
+  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation, FatalError | SlowConsumerError>, never, Scope.Scope>
   /** Completes when the session has ended, failing with the error that ended it. */
   readonly awaitClosed: Effect.Effect<never, FatalError>
 }
@@ -222,6 +223,17 @@ export interface SessionOptions {
    * @since 0.2.0
    */
   readonly audioBackpressure?: "wait" | "dropOldest" | undefined
+  /**
+   * How many items each output stream may hold unread: a message's `audio` and `text`, a
+   * generation's `messages` and `functionCalls`, and each `events`/`generations` subscription. By
+   * default they are unbounded: a reply's audio that is never read is held until the generation
+   * is released (about 47 KB a second of reply, as 100 ms frames of 24 kHz PCM). With a limit, a
+   * stream that would exceed it fails with `SlowConsumerError`; the session, its other streams and
+   * other sessions are not affected, and the dispatcher never waits.
+   *
+   * @since 0.2.0
+   */
+  readonly outputBuffer?: number | undefined
   /**
    * The write backlog (bytes queued in the session plus the socket's buffer) above which senders
    * wait, and where they resume (defaults 1 MiB and 256 KiB). A write that cannot drain within the

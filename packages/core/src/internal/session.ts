@@ -15,6 +15,7 @@ import {
   type ConfigurationError,
   type FatalError,
   SessionClosedError,
+  type SlowConsumerError,
   type TimeoutError,
   type UnknownCallError
 } from "../Errors.js"
@@ -86,7 +87,8 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         // the connection is closed now, uninterruptibly (a half-closed scope would leave its fibers).
         if (!quiet) fork(Effect.uninterruptible(Scope.close(connectionScope, Exit.void)))
       },
-      debug
+      debug,
+      outputBuffer: sessionOptions.outputBuffer
     })
 
     // Resumption: the conversation id the current connection attempt asked for. An attempt that asked
@@ -204,7 +206,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         return operation<void, never>((opId) => ({ _tag: "UpdateOptions", opId, options: resolved.right }))
       }))
 
-    const subscribe = <A extends RS.SessionEvent | Gen.Generation>(open: () => Mailbox.Mailbox<A, FatalError>) =>
+    const subscribe = <A extends RS.SessionEvent | Gen.Generation>(open: () => Mailbox.Mailbox<A, FatalError | SlowConsumerError>) =>
       Effect.acquireRelease(
         Effect.sync(open),
         (mailbox) => Effect.sync(() => shell.unsubscribe(mailbox))
