@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Chunk from "effect/Chunk"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -138,5 +139,53 @@ describe("session audio backpressure", () => {
         0
       )
       assert.strictEqual(dropped + appends.length * 100, 110 * 100, "every 100 ms chunk was either sent or reported dropped")
+    }).pipe(Effect.provide(layer())))
+})
+
+describe("bounded unread output (outputBuffer)", () => {
+  it.scoped("audio never read past the limit fails that stream alone with SlowConsumerError", () =>
+    Effect.gen(function*() {
+      const { generations, collected } = yield* open({ outputBuffer: 4 })
+      const first = yield* Effect.fork(Stream.runHead(generations))
+      yield* script.responseCreated("resp_1")
+      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      yield* script.messageAdded("resp_1", "item_1")
+      yield* settle
+      const message = Option.getOrThrow(yield* Stream.runHead(gen.messages))
+      // Text is read as it comes; audio is not read at all.
+      const text = yield* Effect.fork(Stream.runCollect(message.text))
+      for (let i = 0; i < 6; i++) {
+        yield* script.audioDelta("resp_1", "item_1")
+        yield* script.transcriptDelta("resp_1", "item_1", `w${i} `)
+        yield* settle
+      }
+      yield* script.messageDone("resp_1", "item_1")
+      yield* script.responseDone("resp_1")
+      yield* settle
+
+      const audio = yield* Stream.runCollect(message.audio).pipe(Effect.either)
+      assert.isTrue(Either.isLeft(audio))
+      const error = (audio as Either.Left<{ _tag: string; stream: string; limit: number }, unknown>).left
+      assert.deepStrictEqual([error._tag, error.stream, error.limit], ["SlowConsumerError", "audio", 4])
+      // The other streams of the same reply and the session go on.
+      assert.strictEqual(Chunk.toReadonlyArray(yield* Fiber.join(text)).map((d) => d.text).join(""), "w0 w1 w2 w3 w4 w5 ")
+      assert.strictEqual((yield* gen.done).status, "completed")
+      assert.strictEqual(ofTag(collected, "Error").length, 0)
+      assert.strictEqual(ofTag(collected, "Closed").length, 0)
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("unbounded by default: a reply's unread audio is all held", () =>
+    Effect.gen(function*() {
+      const { generations } = yield* open()
+      const first = yield* Effect.fork(Stream.runHead(generations))
+      yield* script.responseCreated("resp_1")
+      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      yield* script.messageAdded("resp_1", "item_1")
+      for (let i = 0; i < 50; i++) yield* script.audioDelta("resp_1", "item_1")
+      yield* script.messageDone("resp_1", "item_1")
+      yield* script.responseDone("resp_1")
+      yield* settle
+      const message = Option.getOrThrow(yield* Stream.runHead(gen.messages))
+      assert.strictEqual(Chunk.size(yield* Stream.runCollect(message.audio)), 50)
     }).pipe(Effect.provide(layer())))
 })
