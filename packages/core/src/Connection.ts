@@ -78,6 +78,11 @@ export interface ConnectionConfig {
    */
   readonly idleTimeout?: Effect.Effect<Duration.Duration> | undefined
   /**
+   * Read with the idle timeout: while true, only frames count as traffic (a peer that answers pings
+   * but sends no event, like a server stalled mid-reply, is silent). Default false: pongs count too.
+   */
+  readonly framesOnly?: Effect.Effect<boolean> | undefined
+  /**
    * Where the events go. By default they fill the connection's own mailbox, read through `events`;
    * a consumer that already owns a queue (the session) passes it here and saves a hop per frame.
    */
@@ -423,6 +428,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         let lastPongAt = yield* Clock.currentTimeMillis
         while (true) {
           const idle = yield* idleTimeout
+          // A pong only proves the socket: `framesOnly` (a response in progress) wants events.
           const idleMs = Duration.toMillis(idle)
           const tick = Math.max(1, Math.min(idleMs / 4, 5000))
           const now = yield* Clock.currentTimeMillis
@@ -431,7 +437,8 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
             pongs = seen
             lastPongAt = now
           }
-          const silent = now - Math.max(lastPongAt, lastFrameAt)
+          const framesOnly = config.framesOnly === undefined ? false : yield* config.framesOnly
+          const silent = now - (framesOnly ? lastFrameAt : Math.max(lastPongAt, lastFrameAt))
           if (silent >= idleMs) {
             return {
               _tag: "Dropped",

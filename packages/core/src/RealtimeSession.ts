@@ -244,9 +244,10 @@ export interface SessionOptions {
   readonly writeBuffer?: { readonly highWaterMark?: number | undefined; readonly lowWaterMark?: number | undefined } | undefined
   /**
    * Liveness: the connection is pinged when quiet and counts as lost (the reconnect rules apply, the
-   * response in flight fails with `ConnectionError`) after this long with no traffic at all:
-   * `activeTimeout` while a response is active (default 15 s), `idleTimeout` otherwise (default 60 s).
-   * `false` turns the check off.
+   * response in flight fails with `ConnectionError`) after `activeTimeout` (default 15 s) with no
+   * server event while a response is active (pongs do not count then: the server stalled), or after
+   * `idleTimeout` (default 60 s) with no traffic at all (no event, no pong: a half-open connection)
+   * otherwise. `false` turns the check off.
    *
    * @since 0.2.0
    */

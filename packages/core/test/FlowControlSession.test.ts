@@ -29,8 +29,7 @@ describe("session liveness", () => {
       yield* script.audioDelta("resp_1", "item_1")
       yield* settle
       const done = yield* Effect.fork(Effect.either(gen.done))
-      // The server goes silent: no frame, no pong.
-      yield* server.answerPings(false)
+      // The server goes silent mid-reply; it still answers pings (a stalled server, not a dead socket).
       const silentAt = yield* TestClock.currentTimeMillis
       let failedAt: number | undefined
       for (let i = 0; i < 400 && failedAt === undefined; i++) {
@@ -48,8 +47,8 @@ describe("session liveness", () => {
       assert.isAtLeast(failedAt! - silentAt, 15_000)
       assert.isAtMost(failedAt! - silentAt, 15_100)
 
-      // The server is back: the session reconnects and replays its configuration.
-      yield* server.answerPings(true)
+      assert.isAbove(yield* server.pings, 0, "pinged meanwhile, the pongs did not count")
+      // The session reconnects and replays its configuration.
       yield* TestClock.adjust("100 millis")
       yield* settle
       assert.strictEqual(ofTag(collected, "Reconnected").length, 1)
