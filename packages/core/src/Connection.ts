@@ -419,18 +419,21 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /**
      * Liveness: a peer silent (no frame, no pong) for the idle timeout is lost. Frames are timed by
-     * the reader; the transport's pong counter is sampled at every tick (a quarter of the timeout, at
-     * most 5 s), and a peer quiet for a tick is pinged.
+     * the reader; the transport's pong counter is sampled at every check (a quarter of the timeout,
+     * at most 1 s, so a change of timeout applies within a second), and a peer quiet for a quarter
+     * of the timeout (at most 5 s) is pinged, at that pace.
      */
     const watchdog = (conn: TransportConnection, idleTimeout: Effect.Effect<Duration.Duration>): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
         let pongs = conn.activity?.() ?? 0
         let lastPongAt = yield* Clock.currentTimeMillis
+        let lastPingAt = lastPongAt
         while (true) {
           const idle = yield* idleTimeout
           // A pong only proves the socket: `framesOnly` (a response in progress) wants events.
           const idleMs = Duration.toMillis(idle)
-          const tick = Math.max(1, Math.min(idleMs / 4, 5000))
+          const checkEvery = Math.max(1, Math.min(idleMs / 4, 1000))
+          const pingAfter = Math.max(1, Math.min(idleMs / 4, 5000))
           const now = yield* Clock.currentTimeMillis
           const seen = conn.activity?.() ?? 0
           if (seen !== pongs) {
@@ -445,8 +448,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
               error: new ConnectionError({ message: `no traffic from the server for ${Duration.format(idle)}`, retryable: true })
             } as const
           }
-          if (silent >= tick && conn.ping !== undefined) yield* conn.ping
-          yield* Effect.sleep(Duration.millis(Math.min(tick, idleMs - silent)))
+          if (silent >= pingAfter && now - lastPingAt >= pingAfter && conn.ping !== undefined) {
+            lastPingAt = now
+            yield* conn.ping
+          }
+          yield* Effect.sleep(Duration.millis(Math.min(checkEvery, idleMs - silent)))
         }
       })
 

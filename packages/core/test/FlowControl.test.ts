@@ -127,7 +127,7 @@ describe("Connection liveness", () => {
         if (disconnects(yield* Ref.get(seen)).length > 0) lostAt = yield* TestClock.currentTimeMillis
       }
       assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), ["no traffic from the server for 15s"])
-      // The last pong was seen at most one tick (3.75 s) before the peer went silent.
+      // The last pong was seen at most one ping interval (3.75 s) before the peer went silent.
       assert.isDefined(lostAt)
       assert.isAtLeast(lostAt! - silentAt, 15_000 - 3_750)
       assert.isAtMost(lostAt! - silentAt, 15_000 + 3_750)
