@@ -30,10 +30,10 @@ describe("many sessions", () => {
         const batch = (n: number) => Effect.forEach(Array.from({ length: n }), () => one, { concurrency: CONCURRENCY, discard: true })
 
         yield* batch(50) // warm-up: code paths compiled, pools sized
-        yield* until(fake.connections.pipe(Effect.map((n) => n === 0)))
+        yield* until(fake.connections.pipe(Effect.map((n) => n === 0)), "15 seconds")
         const warm = memoryAfterGc()
         yield* batch(SESSIONS - 50)
-        yield* until(fake.connections.pipe(Effect.map((n) => n === 0)))
+        yield* until(fake.connections.pipe(Effect.map((n) => n === 0)), "15 seconds")
         const after = memoryAfterGc()
         return { warm, after, handshakes: (yield* fake.requests).length }
       }).pipe(Effect.scoped, Effect.supervised(supervisor))

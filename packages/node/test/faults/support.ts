@@ -68,11 +68,11 @@ export const activeResources = (): Record<string, number> => {
   return counts
 }
 
-/** The kinds whose count grew from `before` to now (waits up to 3 s for sockets and timers to go). */
+/** The kinds whose count grew from `before` to now (waits up to 6 s for sockets and timers to go). */
 export const leakedResources = (before: Record<string, number>) =>
   Effect.gen(function*() {
     let grown: Record<string, number> = {}
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 120; i++) {
       const now = activeResources()
       grown = {}
       for (const [kind, n] of Object.entries(now)) if (n > (before[kind] ?? 0)) grown[kind] = n - (before[kind] ?? 0)
@@ -83,7 +83,7 @@ export const leakedResources = (before: Record<string, number>) =>
   })
 
 /** Polls `check` every 10 ms until true, failing after `within`. */
-export const until = (check: Effect.Effect<boolean> | (() => boolean), within = "5 seconds" as const) =>
+export const until = (check: Effect.Effect<boolean> | (() => boolean), within: `${number} seconds` = "5 seconds") =>
   Effect.gen(function*() {
     const test = typeof check === "function" ? Effect.sync(check) : check
     while (!(yield* test)) yield* Effect.sleep("10 millis")
