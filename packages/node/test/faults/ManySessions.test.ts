@@ -43,7 +43,9 @@ describe("many sessions", () => {
       )
       assert.strictEqual(stats.handshakes, SESSIONS)
       assert.isBelow(stats.after.heapMiB - stats.warm.heapMiB, 15)
-      assert.isBelow(stats.after.rssMiB - stats.warm.rssMiB, 60)
+      // Observed 40-95 MiB on a loaded 2-CPU machine with the heap flat: native memory glibc keeps
+      // after zlib (permessage-deflate) contexts are freed. A bound against runaway growth only.
+      assert.isBelow(stats.after.rssMiB - stats.warm.rssMiB, 160)
       assert.strictEqual((yield* supervisor.value).filter((f) => f.unsafePoll() === null).length, 0)
       assert.deepStrictEqual(yield* leakedResources(resourcesBefore), {})
     }), 60_000)
