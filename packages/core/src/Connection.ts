@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -67,6 +68,25 @@ export interface ConnectionConfig {
   /** Server error codes that end the session (default `fatalErrorCodes`). */
   readonly fatalErrorCodes?: ReadonlySet<string> | undefined
   /**
+   * Write backpressure: once the bytes queued (Outbox, unfinished writes, the transport's buffer)
+   * exceed this, `send` waits until they fall to `lowWaterMark` (default 1 MiB). `unsafeSend` never waits.
+   */
+  readonly highWaterMark?: number | undefined
+  /** Where waiting senders resume (default 256 KiB, at most `highWaterMark`). */
+  readonly lowWaterMark?: number | undefined
+  /**
+   * Liveness: how long the peer may send nothing at all (no frame, no pong) before the connection
+   * counts as lost (a retryable `ConnectionError`, so the reconnect rules apply). Read on every check,
+   * so it can depend on the session (shorter while a response is active). The connection pings a
+   * quiet peer meanwhile. Absent: no liveness check.
+   */
+  readonly idleTimeout?: Effect.Effect<Duration.Duration> | undefined
+  /**
+   * Read with the idle timeout: while true, only frames count as traffic (a peer that answers pings
+   * but sends no event, like a server stalled mid-reply, is silent). Default false: pongs count too.
+   */
+  readonly framesOnly?: Effect.Effect<boolean> | undefined
+  /**
    * Where the events go. By default they fill the connection's own mailbox, read through `events`;
    * a consumer that already owns a queue (the session) passes it here and saves a hop per frame.
    */
@@ -119,12 +139,14 @@ export interface Connection {
   /**
    * Queues a client event in the Outbox. It leaves the Outbox only once written to an open
    * connection, so it is sent exactly once, in order, whatever happens to connections meanwhile.
-   * Fails with the fatal error once the connection has given up.
+   * Above the high-water mark it first waits (backpressure) until what is queued has drained to the
+   * low-water mark. Fails with the fatal error once the connection has given up.
    */
   readonly send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError | ProtocolError>
   /**
    * The same as `send`, synchronously (for a caller that is itself running synchronous code, like the
-   * session's dispatcher): returns the error instead of failing, `undefined` once queued.
+   * session's dispatcher): returns the error instead of failing, `undefined` once queued. It never
+   * waits and never drops: it is meant for small control events.
    */
   readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
   /**
@@ -136,7 +158,29 @@ export interface Connection {
   readonly recycle: Effect.Effect<void>
   /** Connection attempts so far. */
   readonly attempts: Effect.Effect<number>
+  /**
+   * Bytes queued and not yet written: the Outbox, unfinished writes and the transport's buffer.
+   *
+   * @since 0.2.0
+   */
+  readonly buffered: Effect.Effect<number>
 }
+
+/**
+ * Default high-water mark of the write backlog (1 MiB).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultHighWaterMark = 1024 * 1024
+
+/**
+ * Default low-water mark of the write backlog (256 KiB).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultLowWaterMark = 256 * 1024
 
 /**
  * Server error codes that retrying cannot fix.
@@ -220,24 +264,68 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     const recycleRequests = yield* Queue.sliding<void>(1)
     const delays = retryDelays(config.retry)
 
+    // Backpressure. `queuedBytes` counts the Outbox and the unfinished writes (text length: the
+    // frames are JSON, ASCII but for user text); the open transport adds its own buffer.
+    const highWater = Math.max(1, config.highWaterMark ?? defaultHighWaterMark)
+    const lowWater = Math.min(config.lowWaterMark ?? defaultLowWaterMark, highWater)
+    let queuedBytes = 0
+    let current: TransportConnection | undefined
+    let blocked = false
+    const drained = yield* Effect.makeLatch(true)
+    const inFlight = () => queuedBytes + (current?.bufferedAmount?.() ?? 0)
+    /** Lets waiting senders go once the backlog is down to the low-water mark (or nothing can drain it). */
+    const release = (force = false) => {
+      if (blocked && (force || gaveUp !== undefined || inFlight() <= lowWater)) {
+        blocked = false
+        drained.unsafeOpen()
+      }
+    }
+    const awaitRoom: Effect.Effect<void> = Effect.suspend(() => {
+      if (gaveUp !== undefined || (!blocked && inFlight() <= highWater)) return Effect.void
+      if (!blocked) {
+        blocked = true
+        drained.unsafeClose()
+      }
+      return Effect.zipRight(drained.await, awaitRoom)
+    })
+    // When the reader last saw a frame (the liveness check adds the transport's pongs).
+    const clock = yield* Effect.clock
+    let lastFrameAt = clock.unsafeCurrentTimeMillis()
+
     /**
      * Writes events in order under one write timeout. With `keep`, what a failed or interrupted
      * batch did not finish goes back to be written first on the next connection.
      */
     const writeBatch = (conn: TransportConnection, batch: ReadonlyArray<string>, keep: boolean) => {
       let written = 0
+      // The frame being written counts as the transport's (its buffer) until the write fails.
+      let handedOver = 0
       return Effect.gen(function*() {
         while (written < batch.length) {
+          if (keep) {
+            handedOver = batch[written]!.length
+            queuedBytes -= handedOver
+          }
           yield* conn.send(batch[written]!)
           bytesOutMetric.unsafeUpdate(batch[written]!.length, metricTags)
+          handedOver = 0
           written++
+          release()
         }
       }).pipe(
         Effect.timeoutFail({
           duration: writeTimeout(config.retry),
           onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
         }),
-        Effect.onExit((exit) => keep && Exit.isFailure(exit) ? Ref.set(unsent, batch.slice(written)) : Effect.void)
+        Effect.onExit((exit) =>
+          keep && Exit.isFailure(exit)
+            ? Effect.suspend(() => {
+              queuedBytes += handedOver
+              handedOver = 0
+              return Ref.set(unsent, batch.slice(written))
+            })
+            : Effect.void
+        )
       )
     }
 
@@ -314,6 +402,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           const taken = yield* Effect.either(conn.messages.takeAll)
           if (Either.isLeft(taken)) return { _tag: "Dropped", error: taken.left } as const
           const [chunk, done] = taken.right
+          lastFrameAt = clock.unsafeCurrentTimeMillis()
           const events: Array<ConnectionEvent> = []
           let outcome: Outcome | undefined
           let bytes = 0
@@ -351,6 +440,45 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
       )
 
+    /**
+     * Liveness: a peer silent (no frame, no pong) for the idle timeout is lost. Frames are timed by
+     * the reader; the transport's pong counter is sampled at every check (a quarter of the timeout,
+     * at most 1 s, so a change of timeout applies within a second), and a peer quiet for a quarter
+     * of the timeout (at most 5 s) is pinged, at that pace.
+     */
+    const watchdog = (conn: TransportConnection, idleTimeout: Effect.Effect<Duration.Duration>): Effect.Effect<Outcome> =>
+      Effect.gen(function*() {
+        let pongs = conn.activity?.() ?? 0
+        let lastPongAt = yield* Clock.currentTimeMillis
+        let lastPingAt = lastPongAt
+        while (true) {
+          const idle = yield* idleTimeout
+          // A pong only proves the socket: `framesOnly` (a response in progress) wants events.
+          const idleMs = Duration.toMillis(idle)
+          const checkEvery = Math.max(1, Math.min(idleMs / 4, 1000))
+          const pingAfter = Math.max(1, Math.min(idleMs / 4, 5000))
+          const now = yield* Clock.currentTimeMillis
+          const seen = conn.activity?.() ?? 0
+          if (seen !== pongs) {
+            pongs = seen
+            lastPongAt = now
+          }
+          const framesOnly = config.framesOnly === undefined ? false : yield* config.framesOnly
+          const silent = now - (framesOnly ? lastFrameAt : Math.max(lastPongAt, lastFrameAt))
+          if (silent >= idleMs) {
+            return {
+              _tag: "Dropped",
+              error: new ConnectionError({ message: `no traffic from the server for ${Duration.format(idle)}`, retryable: true })
+            } as const
+          }
+          if (silent >= pingAfter && now - lastPingAt >= pingAfter && conn.ping !== undefined) {
+            lastPingAt = now
+            yield* conn.ping
+          }
+          yield* Effect.sleep(Duration.millis(Math.min(checkEvery, idleMs - silent)))
+        }
+      })
+
     const recycler: Effect.Effect<Outcome> = Effect.raceFirst(
       config.maxSessionDuration === undefined ? Effect.never : Effect.sleep(config.maxSessionDuration),
       Queue.take(recycleRequests)
@@ -372,6 +500,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     const runOnce = (conn: TransportConnection, connection: number): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
+        current = conn
         // The first connection's session.update, or a reconnect's replay, as one span.
         const primed = yield* Effect.either(prime(conn).pipe(
           Effect.withSpan(connection > 1 ? "realtime.reconnect" : "realtime.session.update", {
@@ -383,9 +512,12 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         return yield* Effect.raceAll([
           guard("the connection reader", reader(conn)),
           guard("the connection writer", writer(conn)),
-          guard("the connection recycler", recycler)
+          guard("the connection recycler", recycler),
+          ...(config.idleTimeout === undefined ? [] : [guard("the connection watchdog", watchdog(conn, config.idleTimeout))])
         ])
-      })
+      }).pipe(Effect.ensuring(Effect.sync(() => {
+        current = undefined
+      })))
 
     /** A participant that dies becomes a fatal outcome: the race must never wait on a dead fiber. */
     const guard = (where: string, effect: Effect.Effect<Outcome>): Effect.Effect<Outcome> =>
@@ -407,6 +539,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     const giveUp = (error: FatalError) =>
       Effect.suspend(() => {
         gaveUp = error
+        release()
         return sink.fail(error)
       })
 
@@ -441,25 +574,32 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         Cause.isInterruptedOnly(cause) ? Effect.void : giveUp(defectError("the connection supervisor", cause))
       )
     ))
-    yield* Effect.addFinalizer(() => Effect.zipRight(mailbox.end, Queue.shutdown(outbox)))
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(mailbox.end, Queue.shutdown(outbox)).pipe(Effect.ensuring(Effect.sync(() => release(true))))
+    )
 
     const unsafeSend = (event: Protocol.ClientEvent): FatalError | ProtocolError | undefined => {
       if (gaveUp !== undefined) return gaveUp
       const encoded = encode(event)
       if (Either.isLeft(encoded)) return encoded.left
       Queue.unsafeOffer(outbox, encoded.right)
+      queuedBytes += encoded.right.length
       return undefined
     }
 
     return {
       send: (event) =>
-        Effect.suspend(() => {
-          const error = unsafeSend(event)
-          return error === undefined ? Effect.void : Effect.fail(error)
-        }),
+        Effect.zipRight(
+          awaitRoom,
+          Effect.suspend(() => {
+            const error = unsafeSend(event)
+            return error === undefined ? Effect.void : Effect.fail(error)
+          })
+        ),
       unsafeSend,
       events: Mailbox.toStream(mailbox),
       recycle: Queue.offer(recycleRequests, undefined).pipe(Effect.asVoid),
-      attempts: Ref.get(attempts)
+      attempts: Ref.get(attempts),
+      buffered: Effect.sync(inFlight)
     } satisfies Connection
   })

@@ -123,3 +123,18 @@ export class UnknownCallError extends Schema.TaggedError<UnknownCallError>()("Un
   message: Schema.String,
   callId: Schema.String
 }) {}
+
+/**
+ * A consumer fell behind: a stream with a bounded buffer (`SessionOptions.outputBuffer`) had
+ * `limit` items waiting unread when another arrived. Only that stream fails; the session, its other
+ * streams and other sessions go on.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class SlowConsumerError extends Schema.TaggedError<SlowConsumerError>()("SlowConsumerError", {
+  message: Schema.String,
+  /** Which stream: `"audio"`, `"text"`, `"messages"`, `"functionCalls"`, `"generations"` or `"events"`. */
+  stream: Schema.String,
+  limit: Schema.Number
+}) {}

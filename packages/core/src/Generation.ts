@@ -9,7 +9,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as Stream from "effect/Stream"
 import type * as AudioFrame from "./AudioFrame.js"
-import type { FatalError, SessionClosedError } from "./Errors.js"
+import type { FatalError, SessionClosedError, SlowConsumerError } from "./Errors.js"
 import type * as Protocol from "./Protocol.js"
 
 /**
@@ -18,7 +18,7 @@ import type * as Protocol from "./Protocol.js"
  * @since 0.1.0
  * @category errors
  */
-export type GenerationError = FatalError | SessionClosedError
+export type GenerationError = FatalError | SessionClosedError | SlowConsumerError
 
 /**
  * A piece of reply text (text output or audio transcript), with its start time when the server

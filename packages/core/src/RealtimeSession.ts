@@ -20,6 +20,7 @@ import type {
   ResponseFailedError,
   ServerError,
   SessionClosedError,
+  SlowConsumerError,
   TimeoutError,
   UnknownCallError
 } from "./Errors.js"
@@ -177,16 +178,16 @@ export interface RealtimeSessionService {
    * with the error that ended the session when that was not a normal close (401, retries exhausted,
    * a fatal server error, a fault).
    */
-  readonly events: Stream.Stream<SessionEvent, FatalError>
+  readonly events: Stream.Stream<SessionEvent, FatalError | SlowConsumerError>
   /**
    * Every generation (server- and user-initiated) from the moment the stream is run; ends when the
    * session is closed, fails with the error that ended it otherwise.
    */
-  readonly generations: Stream.Stream<Generation.Generation, FatalError>
+  readonly generations: Stream.Stream<Generation.Generation, FatalError | SlowConsumerError>
   /** Subscribes now (nothing after this call is missed) and gives the events as a stream (see `events`). */
-  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent, FatalError>, never, Scope.Scope>
+  readonly subscribeEvents: Effect.Effect<Stream.Stream<SessionEvent, FatalError | SlowConsumerError>, never, Scope.Scope>
   /** Subscribes now (nothing after this call is missed) and gives the generations as a stream (see `generations`). */
-  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation, FatalError>, never, Scope.Scope>
+  readonly subscribeGenerations: Effect.Effect<Stream.Stream<Generation.Generation, FatalError | SlowConsumerError>, never, Scope.Scope>
   /** Completes when the session has ended, failing with the error that ended it. */
   readonly awaitClosed: Effect.Effect<never, FatalError>
 }
@@ -212,6 +213,51 @@ export interface SessionOptions {
    * answers with `sendToolOutput`.
    */
   readonly toolExecution?: "auto" | "manual" | undefined
+  /**
+   * What `pushAudio` does when the connection cannot keep up (its write backlog is over the
+   * high-water mark, e.g. a peer that stops reading): `"wait"` (default) holds the caller until the
+   * backlog drains; `"dropOldest"` never holds it: up to 2 s of audio waits in the session and the
+   * oldest appends beyond that are dropped, with a `Warning` event (at most one a second) saying how
+   * many milliseconds were dropped. `sendEvent` always waits.
+   *
+   * @since 0.2.0
+   */
+  readonly audioBackpressure?: "wait" | "dropOldest" | undefined
+  /**
+   * How many items each output stream may hold unread: a message's `audio` and `text`, a
+   * generation's `messages` and `functionCalls`, and each `events`/`generations` subscription. By
+   * default they are unbounded: a reply's audio that is never read is held until the generation
+   * is released (about 47 KB a second of reply, as 100 ms frames of 24 kHz PCM). With a limit, a
+   * stream that would exceed it fails with `SlowConsumerError`; the session, its other streams and
+   * other sessions are not affected, and the dispatcher never waits.
+   *
+   * @since 0.2.0
+   */
+  readonly outputBuffer?: number | undefined
+  /**
+   * The write backlog (bytes queued in the session plus the socket's buffer) above which senders
+   * wait, and where they resume (defaults 1 MiB and 256 KiB). A write that cannot drain within the
+   * connection timeout (`connOptions.timeout`) ends the connection as lost (it reconnects).
+   *
+   * @since 0.2.0
+   */
+  readonly writeBuffer?: { readonly highWaterMark?: number | undefined; readonly lowWaterMark?: number | undefined } | undefined
+  /**
+   * Liveness: the connection is pinged when quiet and counts as lost (the reconnect rules apply, the
+   * response in flight fails with `ConnectionError`) after `activeTimeout` (default 15 s) with no
+   * server event while a response is active (pongs do not count then: the server stalled), or after
+   * `idleTimeout` (default 60 s) with no traffic at all (no event, no pong: a half-open connection)
+   * otherwise. `false` turns the check off.
+   *
+   * @since 0.2.0
+   */
+  readonly liveness?:
+    | {
+      readonly activeTimeout?: Duration.DurationInput | undefined
+      readonly idleTimeout?: Duration.DurationInput | undefined
+    }
+    | false
+    | undefined
 }
 
 /**

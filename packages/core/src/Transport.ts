@@ -29,7 +29,11 @@ export interface TransportRequest {
  * @category models
  */
 export interface TransportConnection {
-  /** Writes one text frame. Fails with a retryable `ConnectionError` if the connection is gone. */
+  /**
+   * Writes one text frame. Fails with a retryable `ConnectionError` if the connection is gone. A
+   * transport that buffers writes completes only once its buffer is back under its own low-water
+   * mark, so a peer that stops reading makes `send` wait (and the connection's write timeout fire).
+   */
   readonly send: (text: string) => Effect.Effect<void, ConnectionError>
   /**
    * The received text frames, for a single consumer (`Mailbox.toStream` gives them as a Stream;
@@ -41,6 +45,28 @@ export interface TransportConnection {
   readonly messages: Mailbox.ReadonlyMailbox<string, ConnectionError>
   /** Closes the connection from this side (normal close 1000 unless told otherwise). */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+  /**
+   * Bytes handed to `send` that the transport still holds (not yet given to the network), e.g. the
+   * WebSocket's `bufferedAmount`. Absent: the transport holds nothing once `send` completes. The
+   * connection counts it against its high-water mark.
+   *
+   * @since 0.2.0
+   */
+  readonly bufferedAmount?: (() => number) | undefined
+  /**
+   * Asks the peer for a sign of life (a WebSocket ping). The answer is counted by `activity`.
+   *
+   * @since 0.2.0
+   */
+  readonly ping?: Effect.Effect<void> | undefined
+  /**
+   * A counter that grows with every inbound sign of life the `messages` mailbox does not show (a pong,
+   * a ping, a non-text frame). With `messages`, the connection uses it to tell a live peer from a
+   * silent one.
+   *
+   * @since 0.2.0
+   */
+  readonly activity?: (() => number) | undefined
 }
 
 /**

@@ -18,18 +18,30 @@ import * as internal from "./internal/wsConnection.js"
 export interface Options {
   /** How long an open may wait for the WebSocket handshake (default 10 seconds). */
   readonly openTimeout?: Duration.DurationInput | undefined
+  /**
+   * Once the socket holds more than this many unsent bytes, `send` waits for its frame to reach the
+   * network (default 64 KiB): a peer that stops reading holds the writer instead of growing memory.
+   *
+   * @since 0.2.0
+   */
+  readonly sendLowWaterMark?: number | undefined
 }
 
 /**
  * Builds the transport service. `open` succeeds once the socket is open; an upgrade refused with
  * HTTP 401/403 fails with `AuthenticationError`, any other failure with a retryable `ConnectionError`.
+ * Connections report ws's `bufferedAmount`, send WebSocket pings when asked and count pongs, for the
+ * connection's backpressure and liveness checks.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<TransportService> =>
   Effect.sync(() => {
-    const openOptions: internal.OpenOptions = { openTimeout: options.openTimeout ?? "10 seconds" }
+    const openOptions: internal.OpenOptions = {
+      openTimeout: options.openTimeout ?? "10 seconds",
+      sendLowWaterMark: options.sendLowWaterMark ?? 64 * 1024
+    }
     return Transport.of({ open: (request) => internal.open(request, openOptions) })
   })
 

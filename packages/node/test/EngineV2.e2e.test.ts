@@ -297,7 +297,7 @@ describe("session engine v2 over ws (loopback fake server)", () => {
         assert.strictEqual(error._tag, "AuthenticationError")
         assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
         // Methods after the end fail with it too.
-        assert.strictEqual(yield* Effect.flip(session.pushAudio(speech)), error)
+        assert.strictEqual<unknown>(yield* Effect.flip(session.pushAudio(speech)), error)
         assert.strictEqual((yield* fake.requests).length, 1, "a refused key is not retried")
       }).pipe(Effect.provide(layers(fake.url)), Effect.scoped)
     }).pipe(Effect.scoped, Effect.timeout("10 seconds")), 20_000)

@@ -66,6 +66,32 @@ export interface MockServerService {
   readonly hangNextAttempt: Effect.Effect<void>
   /** The next `n` client sends fail (retryable) and drop the connection (1006); their frames are not received. */
   readonly failNextSends: (n: number) => Effect.Effect<void>
+  /**
+   * The server stops reading: client sends wait (their bytes count as the transport's
+   * `bufferedAmount`) until `resumeReading` or the connection ends.
+   *
+   * @since 0.2.0
+   */
+  readonly stopReading: Effect.Effect<void>
+  /**
+   * The server reads again: waiting sends complete, in order.
+   *
+   * @since 0.2.0
+   */
+  readonly resumeReading: Effect.Effect<void>
+  /**
+   * Whether the server answers the client's pings (default true: every ping counts as a pong at
+   * once). `false` models a silent peer or a half-open TCP connection.
+   *
+   * @since 0.2.0
+   */
+  readonly answerPings: (answer: boolean) => Effect.Effect<void>
+  /**
+   * Pings the client sent so far.
+   *
+   * @since 0.2.0
+   */
+  readonly pings: Effect.Effect<number>
 }
 
 /**
@@ -94,6 +120,8 @@ type Outcome =
 interface MockConnection {
   readonly id: number
   readonly inbox: Mailbox.Mailbox<string, ConnectionError>
+  /** Opens when the connection ends (releases sends held by a server that stopped reading). */
+  readonly ended: Effect.Latch
   closed: boolean
 }
 
@@ -140,6 +168,9 @@ export const make = (
     const openConnection = yield* Ref.make<MockConnection | undefined>(undefined)
     // Completed with the open connection; replaced by a pending one when that connection ends.
     const current = yield* Ref.make(yield* Deferred.make<MockConnection>())
+    const reading = yield* Effect.makeLatch(true)
+    let pings = 0
+    let answeringPings = true
 
     const currentConnection: Effect.Effect<MockConnection | undefined> = Ref.get(openConnection)
 
@@ -148,6 +179,7 @@ export const make = (
       Effect.suspend(() => {
         if (conn.closed) return Effect.void
         conn.closed = true
+        conn.ended.unsafeOpen()
         return Effect.gen(function*() {
           if ((yield* Ref.get(openConnection)) === conn) {
             yield* Ref.set(openConnection, undefined)
@@ -187,13 +219,28 @@ export const make = (
             )
         }
         const id = yield* Ref.updateAndGet(connectionCount, (n) => n + 1)
-        const conn: MockConnection = { id, inbox: yield* Mailbox.make<string, ConnectionError>(), closed: false }
+        const conn: MockConnection = {
+          id,
+          inbox: yield* Mailbox.make<string, ConnectionError>(),
+          ended: yield* Effect.makeLatch(false),
+          closed: false
+        }
         yield* Effect.addFinalizer(() => endConnection(conn, 1000))
         for (const event of options.greeting?.(id) ?? []) conn.inbox.unsafeOffer(JSON.stringify(event))
         yield* publish(conn)
 
+        let pending = 0
+        let pongs = 0
+        // A server that stopped reading holds the send until it reads again or the connection ends.
         const send = (text: string): Effect.Effect<void, ConnectionError> =>
           Effect.gen(function*() {
+            if (conn.closed) return yield* Effect.fail(closedError)
+            pending += text.length
+            yield* Effect.raceFirst(reading.await, conn.ended.await).pipe(
+              Effect.ensuring(Effect.sync(() => {
+                pending -= text.length
+              }))
+            )
             if (conn.closed) return yield* Effect.fail(closedError)
             const failing = yield* Ref.modify(failingSends, (n) => n > 0 ? [true, n - 1] as const : [false, 0] as const)
             if (failing) {
@@ -208,7 +255,13 @@ export const make = (
         return {
           send,
           messages: conn.inbox,
-          close: (code?: number, reason?: string) => endConnection(conn, code ?? 1000, reason)
+          close: (code?: number, reason?: string) => endConnection(conn, code ?? 1000, reason),
+          bufferedAmount: () => pending,
+          ping: Effect.sync(() => {
+            pings++
+            if (answeringPings && !conn.closed) pongs++
+          }),
+          activity: () => pongs
         } satisfies TransportConnection
       })
 
@@ -247,7 +300,14 @@ export const make = (
           ...Array.from({ length: n }, (): Outcome => ({ _tag: "Fail", status: opts?.status }))
         ]),
       hangNextAttempt: Ref.update(outcomes, (all): ReadonlyArray<Outcome> => [...all, { _tag: "Hang" }]),
-      failNextSends: (n) => Ref.update(failingSends, (m) => m + n)
+      failNextSends: (n) => Ref.update(failingSends, (m) => m + n),
+      stopReading: reading.close,
+      resumeReading: reading.open,
+      answerPings: (answer) =>
+        Effect.sync(() => {
+          answeringPings = answer
+        }),
+      pings: Effect.sync(() => pings)
     }
     return { transport: Transport.of({ open }), server }
   })

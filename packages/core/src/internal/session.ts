@@ -17,6 +17,7 @@ import {
   type ConfigurationError,
   type FatalError,
   SessionClosedError,
+  type SlowConsumerError,
   type TimeoutError,
   type UnknownCallError
 } from "../Errors.js"
@@ -28,6 +29,7 @@ import type * as RS from "../RealtimeSession.js"
 import * as Tool from "../Tool.js"
 import * as SessionAudio from "./session/audioInput.js"
 import * as Conv from "./session/conversation.js"
+import * as Flow from "./session/flow.js"
 import * as Shell from "./session/dispatcher.js"
 import { type Config, initial, type Input } from "./session/state.js"
 
@@ -105,7 +107,8 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         // the connection is closed now, uninterruptibly (a half-closed scope would leave its fibers).
         if (!quiet) fork(Effect.uninterruptible(Scope.close(connectionScope, Exit.void)))
       },
-      debug
+      debug,
+      outputBuffer: sessionOptions.outputBuffer
     })
 
     // Resumption: the conversation id the current connection attempt asked for. An attempt that asked
@@ -153,6 +156,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       fatalErrorCodes: model.dialect.fatalErrorCodes,
       scrub: model.scrub,
       metricTags: tags,
+      ...Flow.connectionOptions(sessionOptions, () => shell.state().current !== undefined),
       // Connection events are applied to the state right in the reader's fiber: no hop to a dispatcher.
       sink: {
         offerAll: (events) =>
@@ -198,7 +202,10 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         Effect.tap(() => (debug ? Effect.sync(() => shell.emit({ _tag: "ClientEvent", event })) : Effect.void))
       )
 
-    const audio = yield* SessionAudio.make(send)
+    const audio = yield* SessionAudio.make(send, {
+      policy: sessionOptions.audioBackpressure ?? "wait",
+      warn: (message) => shell.emit({ _tag: "Warning", message })
+    })
 
     const generateReply = (options?: { readonly instructions?: string | undefined }) =>
       guarded(Effect.acquireRelease(
@@ -228,7 +235,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         return operation<void, never>((opId) => ({ _tag: "UpdateOptions", opId, options: resolved.right }))
       })).pipe(Effect.withSpan("realtime.session.update", { attributes: { "realtime.update": "options" } }))
 
-    const subscribe = <A extends RS.SessionEvent | Gen.Generation>(open: () => Mailbox.Mailbox<A, FatalError>) =>
+    const subscribe = <A extends RS.SessionEvent | Gen.Generation>(open: () => Mailbox.Mailbox<A, FatalError | SlowConsumerError>) =>
       Effect.acquireRelease(
         Effect.sync(open),
         (mailbox) => Effect.sync(() => shell.unsubscribe(mailbox))

@@ -180,8 +180,8 @@ describe("session engine v2 (MockTransport)", () => {
         yield* settle
       }
       const error = yield* Effect.flip(Fiber.join(reply))
-      assert.strictEqual(yield* Effect.flip(Fiber.join(events)), error)
-      assert.strictEqual(yield* Effect.flip(Fiber.join(generations)), error, "the README pattern sees it (not an empty stream)")
+      assert.strictEqual<unknown>(yield* Effect.flip(Fiber.join(events)), error)
+      assert.strictEqual<unknown>(yield* Effect.flip(Fiber.join(generations)), error, "the README pattern sees it (not an empty stream)")
       assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
       assert.strictEqual(ofTag(collected, "Closed")[0]?.reason, error)
       return { error, attempts: yield* server.attempts }

@@ -132,7 +132,7 @@ const supervised = <R>(
     assert.include(error._tag === "SessionClosedError" ? error.message : "", where)
     assert.include(error._tag === "SessionClosedError" ? error.defect ?? "" : "", defect)
     for (const [fiber, what] of [[reply, "generateReply"], [truncate, "truncate"], [events, "events"], [generations, "generations"]] as const) {
-      assert.strictEqual(failureOf(fiber, what), error, `${what} fails with the session's end`)
+      assert.strictEqual<unknown>(failureOf<unknown>(fiber, what), error, `${what} fails with the session's end`)
     }
     assert.strictEqual(yield* Effect.flip(session.awaitClosed), error)
     assert.strictEqual(yield* Effect.flip(session.commitAudio), error, "methods after the end fail with it")

@@ -20,6 +20,8 @@ import WebSocket from "ws"
 /** @internal */
 export interface OpenOptions {
   readonly openTimeout: Duration.DurationInput
+  /** `send` waits for its frame to reach the socket when ws holds more than this many bytes. */
+  readonly sendLowWaterMark: number
 }
 
 const decoder = new TextDecoder()
@@ -41,6 +43,8 @@ interface WsState {
   ws: WebSocket | undefined
   /** The request itself was refused by `ws` (bad URL, header or subprotocol): retrying cannot help. */
   invalidRequest: boolean
+  /** Pongs and pings received (signs of life that are not messages). */
+  activity: number
 }
 
 const acquireWs = (request: TransportRequest, state: WsState) =>
@@ -58,6 +62,12 @@ const acquireWs = (request: TransportRequest, state: WsState) =>
         })
         ws.on("close", () => {
           state.ended = true
+        })
+        ws.on("pong", () => {
+          state.activity++
+        })
+        ws.on("ping", () => {
+          state.activity++
         })
         ws.on("unexpected-response", (_req, res) => {
           state.status = res.statusCode
@@ -165,7 +175,14 @@ export const open = (
   options: OpenOptions
 ): Effect.Effect<TransportConnection, ConnectionError | AuthenticationError, Scope.Scope> =>
   Effect.gen(function*() {
-    const state: WsState = { status: undefined, lastError: undefined, ended: false, ws: undefined, invalidRequest: false }
+    const state: WsState = {
+      status: undefined,
+      lastError: undefined,
+      ended: false,
+      ws: undefined,
+      invalidRequest: false,
+      activity: 0
+    }
     const inbox = yield* Mailbox.make<string, ConnectionError>()
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
@@ -174,7 +191,6 @@ export const open = (
       closeCodeIsError: (code) => code !== 1000,
       openTimeout: options.openTimeout
     })
-    const write = yield* socket.writer
 
     const onData = (data: string | Uint8Array): void => {
       inbox.unsafeOffer(typeof data === "string" ? data : decoder.decode(data))
@@ -212,13 +228,39 @@ export const open = (
     yield* Effect.raceFirst(Deferred.await(opened), Deferred.await(failedToOpen))
 
     // Once the peer's close frame arrived ws is CLOSING and drops what it is given without a word:
-    // only an OPEN socket takes a frame, so a send either reaches it or fails.
+    // only an OPEN socket takes a frame, so a send either reaches it or fails. ws buffers without
+    // limit: once it holds more than the low-water mark, the send waits until its frame reached the
+    // socket (a peer that stops reading then holds the writer, and the write timeout can fire).
     const send = (text: string): Effect.Effect<void, ConnectionError> =>
-      Effect.suspend(() =>
-        state.ended || state.ws?.readyState !== WebSocket.OPEN
-          ? Effect.fail(closedError)
-          : Effect.mapError(write(text), () => closedError)
-      )
+      Effect.suspend(() => {
+        const ws = state.ws
+        if (state.ended || ws === undefined || ws.readyState !== WebSocket.OPEN) return Effect.fail(closedError)
+        let result: Exit.Exit<void, ConnectionError> | undefined
+        let resume: ((effect: Effect.Effect<void, ConnectionError>) => void) | undefined
+        try {
+          ws.send(text, (error) => {
+            result = error === undefined || error === null ? Exit.void : Exit.fail(closedError)
+            resume?.(result)
+          })
+        } catch {
+          return Effect.fail(closedError)
+        }
+        if (result !== undefined || ws.bufferedAmount <= options.sendLowWaterMark) return result ?? Effect.void
+        return Effect.async<void, ConnectionError>((cb) => {
+          if (result !== undefined) return cb(result)
+          resume = cb
+        })
+      })
+
+    const ping: Effect.Effect<void> = Effect.sync(() => {
+      const ws = state.ws
+      if (state.ended || ws === undefined || ws.readyState !== WebSocket.OPEN) return
+      try {
+        ws.ping()
+      } catch {
+        // A socket going away: the run loop reports it.
+      }
+    })
 
     const close = (code?: number, reason?: string): Effect.Effect<void> =>
       Effect.sync(() => {
@@ -236,6 +278,9 @@ export const open = (
     return {
       send,
       messages: inbox,
-      close
+      close,
+      bufferedAmount: () => state.ws?.bufferedAmount ?? 0,
+      ping,
+      activity: () => state.activity
     } satisfies TransportConnection
   })

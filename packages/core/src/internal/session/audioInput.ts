@@ -1,4 +1,4 @@
-/** The session's audio input: validate, resample, chunk and append; commit and clear with the 100 ms rule. */
+/** The session's audio input: validate, resample, chunk and append; commit and clear with the 100 ms rule; the backpressure policy. */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as AudioFrame from "../../AudioFrame.js"
@@ -14,23 +14,115 @@ export interface SessionAudio {
   readonly clear: Effect.Effect<void, FatalError>
 }
 
+/** How the audio input meets a connection that cannot keep up. */
+export interface Options {
+  /**
+   * `"wait"`: the caller waits while the connection's backlog is over its high-water mark.
+   * `"dropOldest"`: the caller never waits; audio queues here (at most `maxQueuedMs`) and the oldest
+   * appends are dropped beyond that, reported through `warn` at most once a second.
+   */
+  readonly policy: "wait" | "dropOldest"
+  readonly warn: (message: string) => void
+  readonly maxQueuedMs?: number | undefined
+}
+
+/** With `"dropOldest"`: how much audio may wait for the connection before the oldest is dropped. */
+export const DEFAULT_MAX_QUEUED_MS = 2000
+
+interface Queued {
+  readonly event: Protocol.ClientEvent
+  /** Audio milliseconds of an append (droppable); undefined for a commit or a clear. */
+  readonly ms: number | undefined
+}
+
 /**
  * Makes the audio input over `send`. It has its own small state (the resampler, the milliseconds
  * pushed since the last commit or clear), guarded by a semaphore: `pushAudio` may be called from any fiber.
  */
-export const make = (send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError | ProtocolError>) =>
+export const make = (
+  send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError | ProtocolError>,
+  options: Options = { policy: "wait", warn: () => {} }
+) =>
   Effect.gen(function*() {
     const input = yield* AudioInput.make
     const lock = yield* Effect.makeSemaphore(1)
+    const clock = yield* Effect.clock
     let pushedMs = 0
 
     // Appends are built by the session itself: an encoding failure would be a defect, not the caller's error.
     const sendOwn = (event: Protocol.ClientEvent) =>
       Effect.catchTag(send(event), "ProtocolError", (error) => Effect.die(error))
 
+    // "dropOldest": events wait here for the pump, which alone waits for the connection.
+    const dropOldest = options.policy === "dropOldest"
+    const maxQueuedMs = options.maxQueuedMs ?? DEFAULT_MAX_QUEUED_MS
+    const queue: Array<Queued> = []
+    let queuedMs = 0
+    let droppedMs = 0
+    let lastWarning = Number.NEGATIVE_INFINITY
+    const ready = yield* Effect.makeLatch(false)
+    // Open while drops wait to be reported (a Warning held back by the one-a-second rule).
+    const unreported = yield* Effect.makeLatch(false)
+
+    const reportDrops = () => {
+      const now = clock.unsafeCurrentTimeMillis()
+      if (droppedMs <= 0 || now - lastWarning < 1000) return
+      lastWarning = now
+      options.warn(
+        `input audio: dropped the oldest ${Math.round(droppedMs)} ms (the connection is not keeping up; audioBackpressure "dropOldest")`
+      )
+      droppedMs = 0
+    }
+
+    const enqueue = (item: Queued) => {
+      queue.push(item)
+      if (item.ms !== undefined) queuedMs += item.ms
+      while (queuedMs > maxQueuedMs) {
+        const oldest = queue.findIndex((q) => q.ms !== undefined)
+        if (oldest < 0) break
+        const [dropped] = queue.splice(oldest, 1)
+        queuedMs -= dropped!.ms!
+        droppedMs += dropped!.ms!
+        unreported.unsafeOpen()
+        pushedMs = Math.max(0, pushedMs - dropped!.ms!)
+      }
+      reportDrops()
+      ready.unsafeOpen()
+    }
+
+    if (dropOldest) {
+      const pump: Effect.Effect<void, FatalError> = Effect.gen(function*() {
+        while (true) {
+          yield* ready.await
+          const item = queue.shift()
+          if (item === undefined) {
+            ready.unsafeClose()
+            continue
+          }
+          if (item.ms !== undefined) queuedMs -= item.ms
+          yield* sendOwn(item.event)
+          reportDrops()
+        }
+      })
+      // Ends with the session (its scope) or once the connection has given up (the session is over).
+      yield* Effect.forkScoped(Effect.ignore(pump))
+      // Drops held back by the one-a-second rule are reported when the second is over.
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        yield* unreported.await
+        const wait = lastWarning + 1000 - clock.unsafeCurrentTimeMillis()
+        if (wait > 0) yield* Effect.sleep(wait)
+        unreported.unsafeClose()
+        reportDrops()
+      })))
+    }
+
+    const emit = (event: Protocol.ClientEvent, ms?: number): Effect.Effect<void, FatalError> =>
+      dropOldest ? Effect.sync(() => enqueue({ event, ms })) : sendOwn(event)
+
     const append = (chunk: Int16Array) => {
-      pushedMs += (chunk.length * 1000) / OUTPUT_RATE
-      return sendOwn({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) })
+      const ms = (chunk.length * 1000) / OUTPUT_RATE
+      pushedMs += ms
+      return emit({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms)
     }
 
     const push = (frame: AudioFrame.AudioFrame) =>
@@ -47,14 +139,21 @@ export const make = (send: (event: Protocol.ClientEvent) => Effect.Effect<void, 
       const rest = yield* input.flush
       if (rest !== undefined && rest.length > 0) yield* append(rest)
       if (pushedMs > 100) {
-        yield* sendOwn({ type: "input_audio_buffer.commit" })
+        yield* emit({ type: "input_audio_buffer.commit" })
         pushedMs = 0
       }
     }))
 
     const clear = lock.withPermits(1)(Effect.gen(function*() {
       yield* input.clear
-      yield* sendOwn({ type: "input_audio_buffer.clear" })
+      if (dropOldest) {
+        // Audio still waiting here would be cleared on the server anyway: it is not sent.
+        for (let i = queue.length - 1; i >= 0; i--) {
+          if (queue[i]!.ms !== undefined) queue.splice(i, 1)
+        }
+        queuedMs = 0
+      }
+      yield* emit({ type: "input_audio_buffer.clear" })
       pushedMs = 0
     }))
 

@@ -14,7 +14,7 @@ import * as Mailbox from "effect/Mailbox"
 import type * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as AudioFrame from "../../AudioFrame.js"
-import { type FatalError, SessionClosedError, type TimeoutError } from "../../Errors.js"
+import { type FatalError, SessionClosedError, SlowConsumerError, type TimeoutError } from "../../Errors.js"
 import * as Gen from "../../Generation.js"
 import * as Protocol from "../../Protocol.js"
 import type * as RS from "../../RealtimeSession.js"
@@ -57,6 +57,8 @@ export interface ShellEnv {
   readonly tracer: Tracer.Tracer
   readonly parentSpan: Option.Option<Tracer.AnySpan>
   readonly nowNanos: () => bigint
+  /** Items each output stream may hold unread before it fails with `SlowConsumerError` (default unbounded). */
+  readonly outputBuffer?: number | undefined
 }
 
 /** The shell. */
@@ -68,8 +70,8 @@ export interface Shell {
   readonly awaitReply: (replyId: string) => Deferred.Deferred<GenerationHandle, FatalError | TimeoutError>
   readonly awaitOp: (opId: number) => Deferred.Deferred<unknown, unknown>
   readonly nextOpId: () => number
-  readonly subscribeEvents: () => Mailbox.Mailbox<RS.SessionEvent, FatalError>
-  readonly subscribeGenerations: () => Mailbox.Mailbox<Gen.Generation, FatalError>
+  readonly subscribeEvents: () => Mailbox.Mailbox<RS.SessionEvent, FatalError | SlowConsumerError>
+  readonly subscribeGenerations: () => Mailbox.Mailbox<Gen.Generation, FatalError | SlowConsumerError>
   /** Forgets a subscriber's mailbox (either kind). */
   readonly unsubscribe: (mailbox: object) => void
   readonly emit: (event: RS.SessionEvent) => void
@@ -90,8 +92,8 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   const messages = new Map<string, MessageHandle>()
   const replyWaiters = new Map<string, Deferred.Deferred<GenerationHandle, FatalError | TimeoutError>>()
   const opWaiters = new Map<number, Deferred.Deferred<unknown, unknown>>()
-  const eventSubscribers = new Set<Mailbox.Mailbox<RS.SessionEvent, FatalError>>()
-  const generationSubscribers = new Set<Mailbox.Mailbox<Gen.Generation, FatalError>>()
+  const eventSubscribers = new Set<Mailbox.Mailbox<RS.SessionEvent, FatalError | SlowConsumerError>>()
+  const generationSubscribers = new Set<Mailbox.Mailbox<Gen.Generation, FatalError | SlowConsumerError>>()
   const closed = sync(Deferred.make<never, FatalError>())
   // A response's span ends with it, or once its tool runs end (they are its children).
   const spans = new Map<string, Tracer.Span>()
@@ -103,6 +105,16 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   }
   const idle = Effect.unsafeMakeLatch(true)
   let ended: { readonly error: FatalError; readonly quiet: boolean } | undefined
+
+  // Output streams hold what is not read yet: bounded by `outputBuffer`, a full one fails alone.
+  const limit = env.outputBuffer
+  const outbox = <A, E>() => sync(Mailbox.make<A, E | SlowConsumerError>(limit === undefined ? undefined : { capacity: limit }))
+  const offer = <A, E>(mailbox: Mailbox.Mailbox<A, E | SlowConsumerError> | undefined, item: A, stream: string) => {
+    if (mailbox === undefined || mailbox.unsafeOffer(item) || limit === undefined) return
+    mailbox.unsafeDone(Exit.fail(
+      new SlowConsumerError({ message: `the ${stream} stream's consumer fell behind (${limit} items unread)`, stream, limit })
+    ))
+  }
 
   /** A server `error` event's text with the session's secrets (API key, ...) scrubbed out. */
   const scrubError = (event: Protocol.DecodedServerEvent): Protocol.DecodedServerEvent => {
@@ -121,12 +133,12 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
       : event._tag === "ClientEvent"
       ? { _tag: "ClientEvent", event: Redact.redactClientEvent(event.event) }
       : event
-    for (const mailbox of eventSubscribers) mailbox.unsafeOffer(published)
+    for (const mailbox of eventSubscribers) offer(mailbox, published, "events")
   }
 
   const openGeneration = (responseId: string, userInitiated: boolean) => {
-    const messagesBox = sync(Mailbox.make<Gen.MessageGeneration, Gen.GenerationError>())
-    const functionCalls = sync(Mailbox.make<Gen.FunctionCall, Gen.GenerationError>())
+    const messagesBox = outbox<Gen.MessageGeneration, Gen.GenerationError>()
+    const functionCalls = outbox<Gen.FunctionCall, Gen.GenerationError>()
     const done = sync(Deferred.make<Gen.ResponseSummary, Gen.GenerationError>())
     const handle: GenerationHandle = {
       messages: messagesBox,
@@ -146,7 +158,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     span.attribute("realtime.response.id", responseId)
     span.attribute("realtime.response.user_initiated", userInitiated)
     spans.set(responseId, span)
-    for (const mailbox of generationSubscribers) mailbox.unsafeOffer(handle.generation)
+    for (const mailbox of generationSubscribers) offer(mailbox, handle.generation, "generations")
   }
 
   const closeMessage = (itemId: string, exit: Exit.Exit<void, Gen.GenerationError>) => {
@@ -206,18 +218,18 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         const handle = generations.get(action.responseId)
         if (handle === undefined) return
         const message: MessageHandle = {
-          text: sync(Mailbox.make<Gen.TextDelta, Gen.GenerationError>()),
-          audio: sync(Mailbox.make<AudioFrame.AudioFrame, Gen.GenerationError>()),
+          text: outbox<Gen.TextDelta, Gen.GenerationError>(),
+          audio: outbox<AudioFrame.AudioFrame, Gen.GenerationError>(),
           modalities: sync(Deferred.make<Gen.Modalities, Gen.GenerationError>())
         }
         messages.set(action.itemId, message)
         handle.itemIds.add(action.itemId)
-        handle.messages.unsafeOffer({
+        offer(handle.messages, {
           messageId: action.itemId,
           text: Mailbox.toStream(message.text),
           audio: Mailbox.toStream(message.audio),
           modalities: Deferred.await(message.modalities)
-        })
+        }, "messages")
         return
       }
       case "SetModalities": {
@@ -229,15 +241,15 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         messages.get(action.itemId)?.audio.unsafeDone(Exit.void)
         return
       case "Text":
-        messages.get(action.itemId)?.text.unsafeOffer(action.delta)
+        offer(messages.get(action.itemId)?.text, action.delta, "text")
         return
       case "Audio":
-        messages.get(action.itemId)?.audio.unsafeOffer(AudioFrame.fromBase64(action.base64, OUTPUT_RATE, 1))
+        offer(messages.get(action.itemId)?.audio, AudioFrame.fromBase64(action.base64, OUTPUT_RATE, 1), "audio")
         return
       case "CloseMessage":
         return closeMessage(action.itemId, Exit.void)
       case "FunctionCall":
-        generations.get(action.responseId)?.functionCalls.unsafeOffer(action.call)
+        offer(generations.get(action.responseId)?.functionCalls, action.call, "functionCalls")
         return
       case "FinishGeneration":
         finishGeneration(action.responseId, action.outcome)
@@ -358,8 +370,8 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     }
   }
 
-  const subscribe = <A>(set: Set<Mailbox.Mailbox<A, FatalError>>) => {
-    const mailbox = sync(Mailbox.make<A, FatalError>())
+  const subscribe = <A>(set: Set<Mailbox.Mailbox<A, FatalError | SlowConsumerError>>) => {
+    const mailbox = outbox<A, FatalError>()
     if (ended !== undefined) mailbox.unsafeDone(ended.quiet ? Exit.void : Exit.fail(ended.error))
     else set.add(mailbox)
     return mailbox
@@ -384,8 +396,8 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     subscribeEvents: () => subscribe(eventSubscribers),
     subscribeGenerations: () => subscribe(generationSubscribers),
     unsubscribe: (mailbox) => {
-      eventSubscribers.delete(mailbox as Mailbox.Mailbox<RS.SessionEvent, FatalError>)
-      generationSubscribers.delete(mailbox as Mailbox.Mailbox<Gen.Generation, FatalError>)
+      eventSubscribers.delete(mailbox as Mailbox.Mailbox<RS.SessionEvent, FatalError | SlowConsumerError>)
+      generationSubscribers.delete(mailbox as Mailbox.Mailbox<Gen.Generation, FatalError | SlowConsumerError>)
     },
     emit,
     idle
