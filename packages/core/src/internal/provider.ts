@@ -243,7 +243,7 @@ export const resolveUpdate = (
   return Either.right(out as Partial<RealtimeModelOptions>)
 }
 
-type IsPlainObject<A> = [A] extends [Record<string, unknown>] ? [keyof A] extends [never] ? false
+type IsPlainObject<A> = [A] extends [object] ? [keyof A] extends [never] ? false
   : [keyof A] extends [string] ? true
   : false
   : false
