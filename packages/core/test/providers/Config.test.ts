@@ -126,6 +126,12 @@ describe("layerConfig: every option from Config", () => {
       assert.strictEqual(model.options.voice, "cedar")
       assert.strictEqual(model.options.maxOutputTokens, 512)
       assert.strictEqual(headers(model.request()).Authorization, `Bearer ${openaiSecret}`)
+      const wrapped: Config.Config.Wrap<OpenAI.Options> = {
+        apiKey: Config.redacted("PROJECT_OPENAI_KEY"),
+        azure: Config.succeed(undefined)
+      }
+      const fromWrap = yield* build(OpenAI.layerConfig(wrapped)).pipe(withEnv([["PROJECT_OPENAI_KEY", openaiSecret]]))
+      assert.strictEqual(fromWrap.options.provider, "openai")
       const ownKey = yield* build(OpenAI.layerConfig({ apiKey: Config.redacted("PROJECT_OPENAI_KEY") })).pipe(
         withEnv([["PROJECT_OPENAI_KEY", openaiSecret]])
       )
