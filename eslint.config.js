@@ -3,7 +3,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "bench/.peers/**", "out/**"] },
+  { ignores: ["**/dist/**", "**/build/**", "packages/*/docs/**", "**/node_modules/**", "bench/.peers/**", "out/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

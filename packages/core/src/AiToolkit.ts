@@ -107,7 +107,26 @@ const toFunctionTool = (tool: AiTool.Any, handle: Handle): Tool.FunctionTool<unk
  *
  * @example
  * ```ts
- * const tools = yield* AiToolkit.fromToolkit(MyToolkit).pipe(Effect.provide(MyToolkitLive))
+ * import * as AiToolkit from "@realtime-fx/core/AiToolkit"
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as AiTool from "@effect/ai/Tool"
+ * import * as Toolkit from "@effect/ai/Toolkit"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Schema from "effect/Schema"
+ *
+ * const GetWeather = AiTool.make("get_weather", {
+ *   description: "The weather in a city",
+ *   parameters: { city: Schema.String },
+ *   success: Schema.String
+ * })
+ * const MyToolkit = Toolkit.make(GetWeather)
+ * const MyToolkitLive = MyToolkit.toLayer({ get_weather: ({ city }) => Effect.succeed(`sunny in ${city}`) })
+ *
+ * // The toolkit's tools, their handlers provided, as the xAI layer's tools.
+ * const ModelLive = Layer.unwrapEffect(
+ *   AiToolkit.fromToolkit(MyToolkit).pipe(Effect.map((tools) => Xai.layerConfig({ tools })))
+ * ).pipe(Layer.provide(MyToolkitLive))
  * ```
  *
  * @since 0.1.0

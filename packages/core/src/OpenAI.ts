@@ -31,7 +31,7 @@ import {
   resolveConnOptions,
   userAgent
 } from "./RealtimeModel.js"
-import type * as Tool from "./Tool.js"
+import * as Tool from "./Tool.js"
 import type { TransportRequest } from "./Transport.js"
 
 /**
@@ -118,24 +118,31 @@ export interface AzureOptions {
   readonly deployment: string
   /** Given: the legacy preview URL `<endpoint>/openai/realtime?api-version=<v>&deployment=<d>` and the beta session shape. */
   readonly apiVersion?: string | undefined
-  /** Sent as the `api-key` header; `layerConfig` reads `AZURE_OPENAI_API_KEY` when neither credential is given. */
+  /**
+   * Sent as the `api-key` header; `layerConfig` reads `AZURE_OPENAI_API_KEY` when neither credential
+   * is given. Must be `Redacted` (`Redacted.make(key)`): a plain string is a `ConfigurationError`.
+   */
   readonly apiKey?: Redacted.Redacted<string> | undefined
-  /** A Microsoft Entra ID token, sent as `Authorization: Bearer`. */
+  /** A Microsoft Entra ID token, sent as `Authorization: Bearer`. Must be `Redacted`, as `apiKey`. */
   readonly entraToken?: Redacted.Redacted<string> | undefined
 }
 
 /**
- * Options of the OpenAI provider. Every field is optional.
+ * Options of the OpenAI provider. Every field is optional. `R` is what the `tools`' handlers require
+ * (`never` by default); the layer built from these options then requires it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options<R = never> {
   /** Default `gpt-realtime` (Azure: the deployment name). */
   readonly model?: string | undefined
   /** Default `marin`. */
   readonly voice?: string | undefined
-  /** Sent as `Authorization: Bearer`; `layerConfig` reads `OPENAI_API_KEY` when absent. */
+  /**
+   * Sent as `Authorization: Bearer`; `layerConfig` reads `OPENAI_API_KEY` when absent. Must be
+   * `Redacted` (`Redacted.make(key)`, `Config.redacted(name)`): a plain string is a `ConfigurationError`.
+   */
   readonly apiKey?: Redacted.Redacted<string> | undefined
   /** Default `https://api.openai.com/v1`. A URL with `user:password@` credentials is refused. */
   readonly baseUrl?: string | undefined
@@ -166,7 +173,8 @@ export interface Options {
   readonly toolChoice?: ToolChoice | undefined
   readonly maxOutputTokens?: number | "inf" | undefined
   readonly tracing?: Tracing | undefined
-  readonly tools?: ReadonlyArray<Tool.Tool> | undefined
+  /** Function tools whose handlers may require services (`R`), and server tools. */
+  readonly tools?: ReadonlyArray<Tool.Tool<R>> | undefined
   /** Default 20 minutes (servers expire sessions at 30). */
   readonly maxSessionDuration?: Duration.DurationInput | undefined
   readonly connOptions?: ConnOptionsInput | undefined
@@ -212,14 +220,59 @@ const azureBase = (endpoint: string, legacy: boolean): string => {
 }
 
 /**
+ * Options of `layerConfig`: the `Options` in which any value (nested `azure` fields included) may
+ * be a `Config` (as `Config.Config.Wrap<Options>`, which it accepts), a whole `Config<Options>`, or
+ * plain values.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ConfigOptions<R = never> = ConfigOptionsWithTools<Tool.Tool<R>>
+
+/**
+ * `Options` whose tools are of type `T`: what `make` and `layer` take, so that the services required
+ * by tools of different types add up (`Tool.Requirements<T>`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OptionsWithTools<T extends Tool.Tool<unknown>> = Omit<Options, "tools"> & {
+  readonly tools?: ReadonlyArray<T> | undefined
+}
+
+/**
+ * `ConfigOptions` whose tools are of type `T`: what `layerConfig` takes.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ConfigOptionsWithTools<T extends Tool.Tool<unknown>> =
+  & Provider.ConfigWrap<Omit<Options, "tools">>
+  & {
+    readonly tools?:
+      | ReadonlyArray<T>
+      | Config.Config<ReadonlyArray<T> | undefined>
+      | undefined
+  }
+
+/**
  * Builds the OpenAI (or Azure OpenAI) `RealtimeModel` service. Fails with `ConfigurationError`
- * (never showing a secret) when a credential or the Azure endpoint is missing, the URL is invalid
- * or an option is out of range.
+ * (never showing a secret) when a credential or the Azure endpoint is missing, a credential is not
+ * `Redacted`, the URL is invalid or an option is out of range. The tools' handlers get the services
+ * they require (`R`) from the context this effect runs in.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<RealtimeModelService, ConfigurationError> =>
+export const make = <T extends Tool.Tool<unknown> = never>(
+  options: OptionsWithTools<T> = {}
+): Effect.Effect<RealtimeModelService, ConfigurationError, Tool.Requirements<T>> =>
+  Effect.flatMap(
+    Effect.context<Tool.Requirements<T>>(),
+    (context) => makeService({ ...options, tools: options.tools?.map((tool) => Tool.provideContext(tool, context) as Tool.Tool) })
+  )
+
+const makeService = (options: Options): Effect.Effect<RealtimeModelService, ConfigurationError> =>
   Effect.suspend(() => {
     const azure = options.azure
     const speedCheck = Provider.checkRange("speed", options.speed, 0.25, 1.5)
@@ -229,8 +282,12 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
     let url: Either.Either<string, ConfigurationError>
     let model: string
     if (azure !== undefined) {
-      const apiKey = Provider.presentSecret(azure.apiKey)
-      const entraToken = Provider.presentSecret(azure.entraToken)
+      const apiKeyCheck = Provider.checkSecret("azure.apiKey", azure.apiKey)
+      if (Either.isLeft(apiKeyCheck)) return Effect.fail(apiKeyCheck.left)
+      const entraTokenCheck = Provider.checkSecret("azure.entraToken", azure.entraToken)
+      if (Either.isLeft(entraTokenCheck)) return Effect.fail(entraTokenCheck.left)
+      const apiKey = apiKeyCheck.right
+      const entraToken = entraTokenCheck.right
       if (apiKey === undefined && entraToken === undefined) return Effect.fail(Provider.configError(missingAzureKey))
       if (apiKey !== undefined && entraToken !== undefined) {
         return Effect.fail(Provider.configError("pass either `azure.apiKey` or `azure.entraToken`, not both"))
@@ -255,7 +312,9 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
         )
       }
     } else {
-      const apiKey = Provider.presentSecret(options.apiKey)
+      const apiKeyCheck = Provider.checkSecret("apiKey", options.apiKey)
+      if (Either.isLeft(apiKeyCheck)) return Effect.fail(apiKeyCheck.left)
+      const apiKey = apiKeyCheck.right
       if (apiKey === undefined) return Effect.fail(Provider.configError(missingOpenAIKey))
       credentials.push(apiKey)
       headers.Authorization = Provider.bearer(apiKey)
@@ -309,12 +368,32 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
   })
 
 /**
- * The OpenAI / Azure `RealtimeModel` layer from explicit options (a credential is required).
+ * The OpenAI / Azure `RealtimeModel` layer from explicit options (a credential is required). When
+ * the tools' handlers require services, the layer requires them (provide them with `Layer.provide`).
+ *
+ * @example
+ * ```ts
+ * import * as OpenAI from "@realtime-fx/core/OpenAI"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const OpenAILive = OpenAI.layer({ apiKey: Redacted.make("sk-..."), voice: "marin" })
+ *
+ * // Azure OpenAI (GA endpoint); `apiVersion` selects the legacy preview URL instead.
+ * const AzureLive = OpenAI.layer({
+ *   azure: {
+ *     endpoint: "https://my-resource.openai.azure.com",
+ *     deployment: "gpt-realtime",
+ *     apiKey: Redacted.make("...")
+ *   }
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+export const layer = <T extends Tool.Tool<unknown> = never>(
+  options: OptionsWithTools<T> = {}
+): Layer.Layer<RealtimeModel, ConfigurationError, Tool.Requirements<T>> =>
   Layer.effect(RealtimeModel, make(options))
 
 const optionalRedacted = (name: string, message: string) =>
@@ -324,29 +403,53 @@ const optionalRedacted = (name: string, message: string) =>
   )
 
 /**
- * The OpenAI / Azure `RealtimeModel` layer reading what is not given from the environment:
- * `OPENAI_API_KEY`; in Azure mode `AZURE_OPENAI_ENDPOINT` and `AZURE_OPENAI_API_KEY`.
+ * The OpenAI / Azure `RealtimeModel` layer with its options read from `Config`: every option may be
+ * a `Config` (`Config.Config.Wrap<Options>`, as `@effect/sql` clients take), a plain value, or the
+ * whole options a `Config<Options>`. What is not given is read from the environment: `OPENAI_API_KEY`;
+ * in Azure mode `AZURE_OPENAI_ENDPOINT` (unless `url` is given) and `AZURE_OPENAI_API_KEY` (unless
+ * `azure.apiKey` or `azure.entraToken` is given). A missing or invalid value fails with a
+ * `ConfigurationError` naming the variable, never showing a value.
+ *
+ * @example
+ * ```ts
+ * import * as OpenAI from "@realtime-fx/core/OpenAI"
+ * import * as Config from "effect/Config"
+ *
+ * // OPENAI_API_KEY and an optional OPENAI_REALTIME_MODEL.
+ * const OpenAILive = OpenAI.layerConfig({
+ *   model: Config.string("OPENAI_REALTIME_MODEL").pipe(Config.withDefault(OpenAI.defaultModel))
+ * })
+ *
+ * // Azure: the deployment from AZURE_OPENAI_DEPLOYMENT; the endpoint and key from their defaults.
+ * const AzureLive = OpenAI.layerConfig({ azure: { deployment: Config.string("AZURE_OPENAI_DEPLOYMENT") } })
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+export const layerConfig = <T extends Tool.Tool<unknown> = never>(
+  options: ConfigOptionsWithTools<T> = {}
+): Layer.Layer<RealtimeModel, ConfigurationError, Tool.Requirements<T>> =>
   Layer.effect(
     RealtimeModel,
     Effect.gen(function*() {
-      const azure = options.azure
+      const loaded = yield* Provider.loadConfig(
+        Provider.unwrapConfig<OptionsWithTools<T>>(options as Provider.ConfigWrap<OptionsWithTools<T>>),
+        "OpenAI"
+      )
+      const azure = loaded.azure
       if (azure === undefined) {
-        if (options.apiKey !== undefined) return yield* make(options)
+        if (loaded.apiKey !== undefined) return yield* make(loaded)
         const apiKey = yield* optionalRedacted("OPENAI_API_KEY", missingOpenAIKey)
-        return yield* make({ ...options, apiKey })
+        return yield* make({ ...loaded, apiKey })
       }
-      const endpoint = azure.endpoint ?? (options.url !== undefined ? undefined : yield* Config.option(Config.string("AZURE_OPENAI_ENDPOINT")).pipe(
+      const endpoint = azure.endpoint ?? (loaded.url !== undefined ? undefined : yield* Config.option(Config.string("AZURE_OPENAI_ENDPOINT")).pipe(
         Effect.map(Option.getOrUndefined),
         Effect.mapError(() => Provider.configError(missingAzureEndpoint))
       ))
       const apiKey = azure.apiKey === undefined && azure.entraToken === undefined
         ? yield* optionalRedacted("AZURE_OPENAI_API_KEY", missingAzureKey)
         : azure.apiKey
-      return yield* make({ ...options, azure: { ...azure, endpoint, apiKey } })
+      return yield* make({ ...loaded, azure: { ...azure, endpoint, apiKey } })
     })
   )

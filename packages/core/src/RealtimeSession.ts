@@ -117,13 +117,47 @@ export interface ToolUpdate {
 /**
  * A live session. Every method fails with the session's fatal error once it has ended.
  *
+ * @example
+ * ```ts
+ * // pushAudio: audio of any rate and channel count, resampled to 24 kHz mono and sent in 100 ms
+ * // chunks; with manual turns (`turnDetection: null`), commit it and ask for a reply.
+ * import * as AudioFrame from "@realtime-fx/core/AudioFrame"
+ * import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+ * import * as Effect from "effect/Effect"
+ *
+ * const speak = (session: RealtimeSession.RealtimeSessionService, pcm: Int16Array) =>
+ *   Effect.gen(function*() {
+ *     const frame = yield* AudioFrame.make(pcm, 16000, 1)
+ *     yield* session.pushAudio(frame)
+ *     yield* session.commitAudio
+ *   })
+ * ```
+ *
+ * @example
+ * ```ts
+ * // generateReply: the generation lives in the caller's Scope; closing the Scope before the
+ * // response is done cancels it (`response.cancel`).
+ * import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ *
+ * const firstAudioChunk = (session: RealtimeSession.RealtimeSessionService) =>
+ *   Effect.scoped(
+ *     Effect.gen(function*() {
+ *       const generation = yield* session.generateReply({ instructions: "Tell a long story." })
+ *       return yield* generation.messages.pipe(Stream.flatMap((message) => message.audio), Stream.runHead)
+ *     })
+ *   )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export interface RealtimeSessionService {
   /**
    * Resamples to 24 kHz mono, cuts 100 ms chunks and sends them (`input_audio_buffer.append`). A frame
-   * that cannot be audio (rate, channel count or length) fails with `AudioFrameError`.
+   * that cannot be audio (rate, channel count or length) fails with `AudioFrameError`. Example: see
+   * `RealtimeSessionService`.
    */
   readonly pushAudio: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError | AudioFrame.AudioFrameError>
   /** Sends an image as a user message. */
@@ -135,7 +169,8 @@ export interface RealtimeSessionService {
   /**
    * Asks for a reply. The generation lives in the caller's Scope: closing it before the response is
    * done cancels the response. While another response is active the request waits its turn; the
-   * whole wait (queue + server) is bounded by the reply timeout (5 s).
+   * whole wait (queue + server) is bounded by the reply timeout (5 s). Example: see
+   * `RealtimeSessionService`.
    */
   readonly generateReply: (options?: {
     readonly instructions?: string | undefined
@@ -280,6 +315,25 @@ export class RealtimeSession extends Context.Tag("@realtime-fx/core/RealtimeSess
  * flow from the first moment. If the connection cannot be made (a refused key, retries exhausted),
  * the session ends with that error: every method, `awaitClosed`, `events`, `generations` and every
  * generation stream fail with it.
+ *
+ * @example
+ * ```ts
+ * import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ *
+ * // Asks for a reply and collects its text. The program requires a RealtimeModel (`Xai.layer`,
+ * // `OpenAI.layer`), a Transport (`NodeTransport.layer`, or `MockTransport.layer` in tests) and a
+ * // Resampler.
+ * const program = Effect.gen(function*() {
+ *   const session = yield* RealtimeSession.make({ replyTimeout: "10 seconds", toolTimeout: "20 seconds" })
+ *   const reply = yield* session.generateReply({ instructions: "Say hello." })
+ *   return yield* reply.messages.pipe(
+ *     Stream.flatMap((message) => message.text),
+ *     Stream.runFold("", (text, delta) => text + delta.text)
+ *   )
+ * }).pipe(Effect.scoped)
+ * ```
  *
  * @since 0.1.0
  * @category constructors

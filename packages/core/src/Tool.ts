@@ -5,8 +5,10 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { dual } from "effect/Function"
 import * as JSONSchema from "effect/JSONSchema"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -14,22 +16,48 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
+import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type { FunctionToolDefinition, ToolDefinition } from "./protocol/Session.js"
 
 /**
  * A tool run by this client: the model sends JSON arguments, they are decoded with `parameters`
  * and given to `handler`; its result (or failure) goes back to the model as text.
  *
+ * `A` is the decoded type of the arguments, `I` their encoded (wire) type and `R` the services the
+ * handler requires (`never` when it needs none). A tool that requires services reaches a session
+ * through a provider layer (`Xai.layer({ tools })`, `OpenAI.layer({ tools })`), which then requires
+ * `R`, or through `provideContext` / `provideCurrentContext` (for `updateTools`).
+ *
  * @since 0.1.0
  * @category models
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export interface FunctionTool<A = any, I = any> {
+export interface FunctionTool<A = unknown, I = unknown, R = never> {
   readonly _tag: "FunctionTool"
   readonly name: string
   readonly description: string
   readonly parameters: Schema.Schema<A, I>
-  readonly handler: (args: A) => Effect.Effect<unknown, unknown>
+  /**
+   * Runs the tool on decoded arguments. Its success is the value sent to the model (already encoded
+   * with the tool's `success` schema, when it has one).
+   */
+  readonly handler: (args: A) => Effect.Effect<unknown, unknown, R>
+}
+
+/**
+ * @since 0.2.0
+ */
+export declare namespace FunctionTool {
+  /**
+   * Any function tool whose handler requires at most `R` (`never` by default: a tool ready to run).
+   * The arguments' types are `any` because `parameters` is invariant in them.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  export type Any<R = never> = FunctionTool<any, any, R>
+
 }
 
 /**
@@ -48,12 +76,22 @@ export interface ServerTool {
 }
 
 /**
- * Any tool.
+ * Any tool; `R` is what function tools' handlers may require (`never` by default: tools ready to
+ * run, as a session's tools are).
  *
  * @since 0.1.0
  * @category models
  */
-export type Tool = FunctionTool | ServerTool
+export type Tool<R = never> = FunctionTool.Any<R> | ServerTool
+
+/**
+ * The services the handlers of tools of type `T` require (`never` for server tools and for tools
+ * without services).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Requirements<T> = T extends FunctionTool<infer _A, infer _I, infer R> ? R : never
 
 /**
  * A tool that cannot be sent to the model (its parameters have no JSON Schema, its name is invalid).
@@ -72,7 +110,7 @@ export class ToolError extends Schema.TaggedError<ToolError>()("ToolError", {
  * @since 0.1.0
  * @category guards
  */
-export const isFunctionTool = (tool: Tool): tool is FunctionTool => tool._tag === "FunctionTool"
+export const isFunctionTool = <R>(tool: Tool<R>): tool is FunctionTool.Any<R> => tool._tag === "FunctionTool"
 
 /**
  * Is this a server tool?
@@ -80,28 +118,124 @@ export const isFunctionTool = (tool: Tool): tool is FunctionTool => tool._tag ==
  * @since 0.1.0
  * @category guards
  */
-export const isServerTool = (tool: Tool): tool is ServerTool => tool._tag === "ServerTool"
+export const isServerTool = <R>(tool: Tool<R>): tool is ServerTool => tool._tag === "ServerTool"
 
 /**
  * Defines a function tool from a Schema of its parameters (usually a `Schema.Struct`) and a handler.
+ * The tool records the services its handler requires (`R`). With a `success` schema, the handler's
+ * result is encoded with it and the model receives the JSON of the encoded value (a string result
+ * is sent as is); a result that does not encode fails the call like a handler failure.
+ *
+ * @example
+ * ```ts
+ * import * as Tool from "@realtime-fx/core/Tool"
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ *
+ * // A tool without services: its handler's R is `never`.
+ * const getTime = Tool.make("get_time", {
+ *   description: "The current time in a city",
+ *   parameters: Schema.Struct({ city: Schema.String }),
+ *   success: Schema.Struct({ city: Schema.String, time: Schema.String }),
+ *   handler: ({ city }) => Effect.succeed({ city, time: "12:00" })
+ * })
+ *
+ * // A tool whose handler uses a service: `Tool.FunctionTool<..., Weather>` until provided.
+ * class Weather extends Effect.Tag("Weather")<Weather, {
+ *   readonly forecast: (city: string) => Effect.Effect<string>
+ * }>() {}
+ *
+ * const getWeather = Tool.make("get_weather", {
+ *   description: "The weather in a city",
+ *   parameters: Schema.Struct({ city: Schema.String }),
+ *   handler: ({ city }) => Weather.forecast(city)
+ * })
+ *
+ * // Passed to a provider layer (`Xai.layer({ tools: [getTime, getWeather] })`), the layer requires
+ * // `Weather`; or the services are given to the tool itself:
+ * const ready = Tool.provideContext(
+ *   getWeather,
+ *   Weather.context({ forecast: (city) => Effect.succeed(`sunny in ${city}`) })
+ * )
+ * const tools: ReadonlyArray<Tool.Tool> = [getTime, ready]
+ * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, I>(
+export const make = <A, I, Out = unknown, OutI = unknown, E = unknown, R = never>(
   name: string,
   options: {
     readonly description: string
     readonly parameters: Schema.Schema<A, I>
-    readonly handler: (args: A) => Effect.Effect<unknown, unknown>
+    /**
+     * Encodes the handler's result; the model receives the JSON of the encoded value.
+     *
+     * @since 0.2.0
+     */
+    readonly success?: Schema.Schema<Out, OutI> | undefined
+    readonly handler: (args: A) => Effect.Effect<Out, E, R>
   }
-): FunctionTool<A, I> => ({
-  _tag: "FunctionTool",
-  name,
-  description: options.description,
-  parameters: options.parameters,
-  handler: options.handler
-})
+): FunctionTool<A, I, R> => {
+  const success = options.success
+  const handler = options.handler
+  return {
+    _tag: "FunctionTool",
+    name,
+    description: options.description,
+    parameters: options.parameters,
+    handler: success === undefined
+      ? handler
+      : (args) => Effect.flatMap(handler(args), (out) => Schema.encode(success)(out))
+  }
+}
+
+// Services of a captured context that must not leak into a tool run: the tool's span must stay the
+// child of the response that called it, and a scope belongs to whoever opened it.
+const scrubContext = <R>(context: Context.Context<R>): Context.Context<R> =>
+  Context.omit(Tracer.ParentSpan, Scope.Scope)(context) as Context.Context<R>
+
+/**
+ * Gives a function tool's handler the services it requires, taken from a `Context`; other tools are
+ * returned unchanged. The handler then requires only what the context does not provide.
+ *
+ * @since 0.2.0
+ * @category context
+ */
+export const provideContext: {
+  <R2>(context: Context.Context<R2>): <T extends Tool<unknown>>(tool: T) => Provided<T, R2>
+  <T extends Tool<unknown>, R2>(tool: T, context: Context.Context<R2>): Provided<T, R2>
+} = dual(2, <R2>(tool: Tool<unknown>, context: Context.Context<R2>): Tool<unknown> => {
+  if (tool._tag !== "FunctionTool") return tool
+  const scrubbed = scrubContext(context)
+  const handler = tool.handler
+  return { ...tool, handler: (args: unknown) => Effect.provide(handler(args), scrubbed) }
+}) as never
+
+/**
+ * A tool with the services of `R2` provided to its handler.
+ *
+ * @since 0.2.0
+ * @category context
+ */
+export type Provided<T, R2> = T extends FunctionTool<infer A, infer I, infer R> ? FunctionTool<A, I, Exclude<R, R2>>
+  : T
+
+/**
+ * Gives the tools' handlers the services they require from the current context (as a Layer built
+ * around this effect provides them): the result needs no services, for `updateTools` or a provider's
+ * `tools`.
+ *
+ * @since 0.2.0
+ * @category context
+ */
+export const provideCurrentContext = <T extends Tool<unknown>>(
+  tools: ReadonlyArray<T>
+): Effect.Effect<ReadonlyArray<Tool>, never, Requirements<T>> =>
+  Effect.map(
+    Effect.context<Requirements<T>>(),
+    (context) => tools.map((tool) => provideContext(tool, context) as Tool)
+  )
 
 const serverTool = (name: string, definition: ToolDefinition): ServerTool => ({
   _tag: "ServerTool",
@@ -281,7 +415,7 @@ const hasTupleItems = (node: unknown): boolean => {
  * @since 0.1.0
  * @category encoding
  */
-export const toDefinition = (tool: Tool): Either.Either<ToolDefinition, ToolError> => {
+export const toDefinition = (tool: Tool<unknown>): Either.Either<ToolDefinition, ToolError> => {
   if (tool._tag === "ServerTool") return Either.right(tool.definition)
   if (!validName.test(tool.name)) {
     return Either.left(
@@ -303,12 +437,12 @@ export const toDefinition = (tool: Tool): Either.Either<ToolDefinition, ToolErro
  * @since 0.1.0
  * @category encoding
  */
-export const partition = (tools: ReadonlyArray<Tool>): {
-  readonly tools: ReadonlyArray<Tool>
+export const partition = <R = never>(tools: ReadonlyArray<Tool<R>>): {
+  readonly tools: ReadonlyArray<Tool<R>>
   readonly definitions: ReadonlyArray<ToolDefinition>
   readonly rejected: ReadonlyArray<{ readonly name: string; readonly reason: string }>
 } => {
-  const kept: Array<Tool> = []
+  const kept: Array<Tool<R>> = []
   const definitions: Array<ToolDefinition> = []
   const rejected: Array<{ readonly name: string; readonly reason: string }> = []
   const names = new Set<string>()
@@ -376,7 +510,7 @@ const resultText = (value: unknown): string => {
  * @since 0.1.0
  * @category execution
  */
-export const execute = (tool: FunctionTool, argumentsJson: string): Effect.Effect<string> =>
+export const execute = <A, I, R>(tool: FunctionTool<A, I, R>, argumentsJson: string): Effect.Effect<string, never, R> =>
   Effect.suspend(() => {
     let json: unknown
     try {
@@ -384,7 +518,7 @@ export const execute = (tool: FunctionTool, argumentsJson: string): Effect.Effec
     } catch {
       return Effect.succeed(clip(`Invalid arguments for tool "${tool.name}": not valid JSON`))
     }
-    let decoded: Either.Either<unknown, ParseResult.ParseError>
+    let decoded: Either.Either<A, ParseResult.ParseError>
     try {
       decoded = Schema.decodeUnknownEither(tool.parameters)(json, { errors: "all" })
     } catch (error) {
@@ -440,8 +574,8 @@ const isListed = (names: unknown, name: string): boolean => Array.isArray(names)
  * @since 0.2.0
  * @category execution
  */
-export const isServerSideName = (
-  tools: ReadonlyArray<Tool>,
+export const isServerSideName = <R>(
+  tools: ReadonlyArray<Tool<R>>,
   name: string,
   builtIns: ReadonlySet<string> = builtInServerToolNames
 ): boolean => {
@@ -473,12 +607,12 @@ export const isServerSideName = (
  * @since 0.1.0
  * @category execution
  */
-export const executeCall = (
-  tools: ReadonlyArray<Tool>,
+export const executeCall = <R = never>(
+  tools: ReadonlyArray<Tool<R>>,
   call: { readonly name: string; readonly arguments: string },
   builtIns: ReadonlySet<string> = builtInServerToolNames
-): Effect.Effect<Option.Option<string>> => {
-  const tool = tools.find((candidate): candidate is FunctionTool =>
+): Effect.Effect<Option.Option<string>, never, R> => {
+  const tool = tools.find((candidate): candidate is FunctionTool.Any<R> =>
     candidate._tag === "FunctionTool" && candidate.name === call.name
   )
   if (tool !== undefined) return Effect.map(execute(tool, call.arguments), Option.some)

@@ -106,19 +106,27 @@ export const defaultTurnDetection: ServerVad = {
 }
 
 /**
- * Options of the xAI provider. Every field is optional.
+ * Options of the xAI provider. Every field is optional. `R` is what the `tools`' handlers require
+ * (`never` by default); the layer built from these options then requires it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options<R = never> {
   /** Default `grok-voice-latest`. Sent as `?model=` (xAI reads the model only from the URL). */
   readonly model?: Model | undefined
   /** Default `ara`. */
   readonly voice?: Voice | undefined
-  /** Sent as `Authorization: Bearer`. `layerConfig` reads `XAI_API_KEY` when neither credential is given. */
+  /**
+   * Sent as `Authorization: Bearer`. `layerConfig` reads `XAI_API_KEY` when neither credential is given.
+   * Must be `Redacted` (`Redacted.make(key)`, `Config.redacted(name)`): a plain string is refused with
+   * a `ConfigurationError`.
+   */
   readonly apiKey?: Redacted.Redacted<string> | undefined
-  /** A client secret from `createClientSecret`, sent as the subprotocol `xai-client-secret.<value>` (browsers). */
+  /**
+   * A client secret from `createClientSecret`, sent as the subprotocol `xai-client-secret.<value>`
+   * (browsers). Must be `Redacted`, as `apiKey`.
+   */
   readonly clientSecret?: Redacted.Redacted<string> | undefined
   /**
    * Default `wss://api.x.ai/v1/realtime`; normalized (http→ws, `/v1` → `/v1/realtime`, `?model=` added).
@@ -151,7 +159,8 @@ export interface Options {
   readonly instructions?: string | undefined
   /** Default `["text", "audio"]`. */
   readonly modalities?: ReadonlyArray<"text" | "audio"> | undefined
-  readonly tools?: ReadonlyArray<Tool.Tool> | undefined
+  /** Function tools whose handlers may require services (`R`), and server tools. */
+  readonly tools?: ReadonlyArray<Tool.Tool<R>> | undefined
   /** Default none: xAI sessions are recycled on its `max_duration` error instead. */
   readonly maxSessionDuration?: Duration.DurationInput | undefined
   readonly connOptions?: ConnOptionsInput | undefined
@@ -184,16 +193,65 @@ const normalizeVoice = (voice: string): string => {
 }
 
 /**
+ * Options of `layerConfig`: the `Options` in which any value may be a `Config` (as
+ * `Config.Config.Wrap<Options>`, which it accepts), a whole `Config<Options>`, or plain values.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ConfigOptions<R = never> = ConfigOptionsWithTools<Tool.Tool<R>>
+
+/**
+ * `Options` whose tools are of type `T`: what `make` and `layer` take, so that the services required
+ * by tools of different types add up (`Tool.Requirements<T>`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OptionsWithTools<T extends Tool.Tool<unknown>> = Omit<Options, "tools"> & {
+  readonly tools?: ReadonlyArray<T> | undefined
+}
+
+/**
+ * `ConfigOptions` whose tools are of type `T`: what `layerConfig` takes.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ConfigOptionsWithTools<T extends Tool.Tool<unknown>> =
+  & Provider.ConfigWrap<Omit<Options, "tools">>
+  & {
+    readonly tools?:
+      | ReadonlyArray<T>
+      | Config.Config<ReadonlyArray<T> | undefined>
+      | undefined
+  }
+
+/**
  * Builds the xAI `RealtimeModel` service. Fails with `ConfigurationError` (never showing a secret)
- * when no credential is given, both are given, the URL is invalid or an option is out of range.
+ * when no credential is given, both are given, a credential is not `Redacted`, the URL is invalid
+ * or an option is out of range. The tools' handlers get the services they require (`R`) from the
+ * context this effect runs in.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<RealtimeModelService, ConfigurationError> =>
+export const make = <T extends Tool.Tool<unknown> = never>(
+  options: OptionsWithTools<T> = {}
+): Effect.Effect<RealtimeModelService, ConfigurationError, Tool.Requirements<T>> =>
+  Effect.flatMap(
+    Effect.context<Tool.Requirements<T>>(),
+    (context) => makeService({ ...options, tools: options.tools?.map((tool) => Tool.provideContext(tool, context) as Tool.Tool) })
+  )
+
+const makeService = (options: Options): Effect.Effect<RealtimeModelService, ConfigurationError> =>
   Effect.suspend(() => {
-    const apiKey = Provider.presentSecret(options.apiKey)
-    const clientSecret = Provider.presentSecret(options.clientSecret)
+    const apiKeyCheck = Provider.checkSecret("apiKey", options.apiKey)
+    if (Either.isLeft(apiKeyCheck)) return Effect.fail(apiKeyCheck.left)
+    const clientSecretCheck = Provider.checkSecret("clientSecret", options.clientSecret)
+    if (Either.isLeft(clientSecretCheck)) return Effect.fail(clientSecretCheck.left)
+    const apiKey = apiKeyCheck.right
+    const clientSecret = clientSecretCheck.right
     if (apiKey === undefined && clientSecret === undefined) {
       return Effect.fail(Provider.configError(missingKeyMessage))
     }
@@ -258,30 +316,85 @@ export const make = (options: Options = {}): Effect.Effect<RealtimeModelService,
   })
 
 /**
- * The xAI `RealtimeModel` layer from explicit options (a credential is required).
+ * The xAI `RealtimeModel` layer from explicit options (a credential is required). When the tools'
+ * handlers require services, the layer requires them (provide them with `Layer.provide`).
+ *
+ * @example
+ * ```ts
+ * import * as Tool from "@realtime-fx/core/Tool"
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Redacted from "effect/Redacted"
+ * import * as Schema from "effect/Schema"
+ *
+ * class Weather extends Effect.Tag("Weather")<Weather, {
+ *   readonly forecast: (city: string) => Effect.Effect<string>
+ * }>() {}
+ *
+ * const getWeather = Tool.make("get_weather", {
+ *   description: "The weather in a city",
+ *   parameters: Schema.Struct({ city: Schema.String }),
+ *   handler: ({ city }) => Weather.forecast(city)
+ * })
+ *
+ * // Layer<RealtimeModel, ConfigurationError, Weather>: the tool's service is provided by a Layer.
+ * const ModelLive = Xai.layer({
+ *   apiKey: Redacted.make("xai-..."),
+ *   voice: "eve",
+ *   instructions: "You are a weather assistant.",
+ *   tools: [getWeather]
+ * }).pipe(
+ *   Layer.provide(Layer.succeed(Weather, { forecast: (city) => Effect.succeed(`sunny in ${city}`) }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+export const layer = <T extends Tool.Tool<unknown> = never>(
+  options: OptionsWithTools<T> = {}
+): Layer.Layer<RealtimeModel, ConfigurationError, Tool.Requirements<T>> =>
   Layer.effect(RealtimeModel, make(options))
 
 /**
- * The xAI `RealtimeModel` layer, reading `XAI_API_KEY` (via `Config.redacted`) unless `apiKey` or
- * `clientSecret` is given. A missing key fails with `ConfigurationError` at layer construction.
+ * The xAI `RealtimeModel` layer with its options read from `Config`: every option may be a `Config`
+ * (`Config.Config.Wrap<Options>`, as `@effect/sql` clients take), a plain value, or the whole
+ * options a `Config<Options>`. Unless `apiKey` or `clientSecret` is given, the key is read from
+ * `XAI_API_KEY` (`Config.redacted`). A missing or invalid value fails with a `ConfigurationError`
+ * naming the variable, never showing a value.
+ *
+ * @example
+ * ```ts
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as Config from "effect/Config"
+ *
+ * // XAI_API_KEY, plus the model and the voice from the environment (with defaults).
+ * const ModelLive = Xai.layerConfig({
+ *   model: Config.string("XAI_MODEL").pipe(Config.withDefault(Xai.defaultModel)),
+ *   voice: Config.string("XAI_VOICE").pipe(Config.withDefault("eve")),
+ *   instructions: "Answer briefly."
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<RealtimeModel, ConfigurationError> =>
+export const layerConfig = <T extends Tool.Tool<unknown> = never>(
+  options: ConfigOptionsWithTools<T> = {}
+): Layer.Layer<RealtimeModel, ConfigurationError, Tool.Requirements<T>> =>
   Layer.effect(
     RealtimeModel,
     Effect.gen(function*() {
-      if (options.apiKey !== undefined || options.clientSecret !== undefined) return yield* make(options)
+      const loaded = yield* Provider.loadConfig(
+        Provider.unwrapConfig<OptionsWithTools<T>>(options as Provider.ConfigWrap<OptionsWithTools<T>>),
+        "xAI"
+      )
+      if (loaded.apiKey !== undefined || loaded.clientSecret !== undefined) return yield* make(loaded)
       const apiKey = yield* Config.option(Config.redacted("XAI_API_KEY")).pipe(
         Effect.mapError(() => Provider.configError(missingKeyMessage))
       )
-      return yield* make({ ...options, apiKey: Option.getOrUndefined(apiKey) })
+      return yield* make({ ...loaded, apiKey: Option.getOrUndefined(apiKey) })
     })
   )
 
@@ -329,6 +442,7 @@ export const createClientSecret = (options: {
   HttpClient.HttpClient
 > =>
   Effect.gen(function*() {
+    yield* Provider.checkSecret("apiKey", options.apiKey)
     const seconds = options.expiresAfterSeconds ?? 600
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
       return yield* Provider.configError(`expiresAfterSeconds must be an integer from 1 to 3600, got ${seconds}`)

@@ -35,5 +35,29 @@ export * as Transport from "./Transport.js"
 /** @since 0.1.0 */
 export * as Xai from "./Xai.js"
 
-/** @since 0.1.0 */
-export { decodeServerEvent, decodeServerEventUnknown, encodeClientEvent, isUnknownServerEvent } from "./Protocol.js"
+export {
+  /**
+   * Decodes a server event from its JSON text (see `Protocol`).
+   *
+   * @since 0.1.0
+   */
+  decodeServerEvent,
+  /**
+   * Decodes a server event from a parsed JSON value (see `Protocol`).
+   *
+   * @since 0.1.0
+   */
+  decodeServerEventUnknown,
+  /**
+   * Encodes a client event to its JSON text (see `Protocol`).
+   *
+   * @since 0.1.0
+   */
+  encodeClientEvent,
+  /**
+   * Is this server event one the protocol does not know (see `Protocol`)?
+   *
+   * @since 0.1.0
+   */
+  isUnknownServerEvent
+} from "./Protocol.js"

@@ -56,6 +56,25 @@ export const layerWith = (options: Options): Layer.Layer<Transport> => Layer.eff
 /**
  * The transport with default options (10 second open timeout).
  *
+ * @example
+ * ```ts
+ * import * as NodeTransport from "@realtime-fx/node/NodeTransport"
+ * import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+ * import { Resampler } from "@realtime-fx/core/Resampler"
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ *
+ * // XAI_API_KEY from the environment, WebSockets through `ws`, the production resampler.
+ * const MainLive = Layer.mergeAll(Xai.layerConfig(), NodeTransport.layer, Resampler.layer)
+ *
+ * const program = Effect.gen(function*() {
+ *   const session = yield* RealtimeSession.make()
+ *   yield* session.updateInstructions("Answer in one sentence.")
+ *   return yield* session.chatContext
+ * }).pipe(Effect.scoped, Effect.provide(MainLive))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -191,6 +191,36 @@ export const defaultTranscript: string = Conn.DEFAULT_TRANSCRIPT
  * Starts a fake server in the current Scope; closing the Scope terminates every socket, stops every
  * timer and closes the listener.
  *
+ * @example
+ * ```ts
+ * import * as FakeServer from "@realtime-fx/test-kit/FakeServer"
+ * import * as NodeTransport from "@realtime-fx/node/NodeTransport"
+ * import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+ * import { Resampler } from "@realtime-fx/core/Resampler"
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Redacted from "effect/Redacted"
+ * import * as Stream from "effect/Stream"
+ *
+ * // A loopback server speaking the protocol: real sockets, no network beyond 127.0.0.1.
+ * const program = Effect.gen(function*() {
+ *   const fake = yield* FakeServer.make({ reply: { text: "Hello from the fake server." }, requireAuth: "test-key" })
+ *   const session = yield* RealtimeSession.make().pipe(
+ *     Effect.provide(Layer.mergeAll(
+ *       Xai.layer({ apiKey: Redacted.make("test-key"), baseUrl: fake.url }),
+ *       NodeTransport.layer,
+ *       Resampler.layerLinear
+ *     ))
+ *   )
+ *   const reply = yield* session.generateReply()
+ *   return yield* reply.messages.pipe(
+ *     Stream.flatMap((message) => message.text),
+ *     Stream.runFold("", (text, delta) => text + delta.text)
+ *   )
+ * }).pipe(Effect.scoped)
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */

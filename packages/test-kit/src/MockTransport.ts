@@ -315,6 +315,34 @@ export const make = (
 /**
  * The mock transport and its scripted server as a Layer.
  *
+ * @example
+ * ```ts
+ * import * as MockTransport from "@realtime-fx/test-kit/MockTransport"
+ * import { MockServer } from "@realtime-fx/test-kit/MockTransport"
+ * import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
+ * import { Resampler } from "@realtime-fx/core/Resampler"
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * // A session against a scripted server: no socket; the test plays the server's part.
+ * const TestLive = Layer.mergeAll(
+ *   MockTransport.layer(),
+ *   Xai.layer({ apiKey: Redacted.make("xai-test") }),
+ *   Resampler.layerLinear
+ * )
+ *
+ * const test = Effect.gen(function*() {
+ *   const session = yield* RealtimeSession.make()
+ *   const server = yield* MockServer
+ *   yield* server.awaitConnection
+ *   const update = yield* server.nextClientEventOfType("session.update")
+ *   yield* session.updateInstructions("Be brief.")
+ *   return update.event
+ * }).pipe(Effect.scoped, Effect.provide(TestLive))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -8,5 +8,11 @@
 export * as FakeServer from "./FakeServer.js"
 /** @since 0.1.0 */
 export * as MockTransport from "./MockTransport.js"
-/** @since 0.1.0 */
-export { MockServer } from "./MockTransport.js"
+export {
+  /**
+   * The scripted server of the mock transport (see `MockTransport`).
+   *
+   * @since 0.1.0
+   */
+  MockServer
+} from "./MockTransport.js"

@@ -4,6 +4,9 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import { ConfigurationError } from "../Errors.js"
@@ -94,14 +97,40 @@ export const sessionConfig = (shape: Shape, options: Partial<RealtimeModelOption
 }
 
 /**
- * A `Redacted` secret that is present and not blank, or `undefined`.
+ * A secret option checked: `undefined` or a blank `Redacted` give `undefined`, a non-blank
+ * `Redacted<string>` is returned. Anything else (a plain string from JavaScript, a `Redacted` of a
+ * non-string) is a `ConfigurationError` naming the option, never quoting the value.
+ *
+ * @internal
+ */
+export const checkSecret = (
+  name: string,
+  secret: unknown
+): Either.Either<Redacted.Redacted<string> | undefined, ConfigurationError> => {
+  if (secret === undefined) return Either.right(undefined)
+  if (!Redacted.isRedacted(secret)) {
+    return Either.left(configError(
+      typeof secret === "string"
+        ? `\`${name}\` is a plain string: pass the key as Redacted.make(...) (or read it with Config.redacted) so that it never shows in logs`
+        : `\`${name}\` must be a Redacted string (Redacted.make(...)), got ${secret === null ? "null" : typeof secret}`
+    ))
+  }
+  const value: unknown = Redacted.value(secret)
+  if (typeof value !== "string") {
+    return Either.left(configError(`\`${name}\` must be a Redacted string, got a Redacted ${value === null ? "null" : typeof value}`))
+  }
+  return Either.right(value.trim().length > 0 ? secret as Redacted.Redacted<string> : undefined)
+}
+
+/**
+ * A `Redacted` secret that is present and not blank, or `undefined` (see `checkSecret` for the
+ * checked form).
  *
  * @internal
  */
 export const presentSecret = (
   secret: Redacted.Redacted<string> | undefined
-): Redacted.Redacted<string> | undefined =>
-  secret !== undefined && Redacted.value(secret).trim().length > 0 ? secret : undefined
+): Redacted.Redacted<string> | undefined => Either.getOrElse(checkSecret("secret", secret), () => undefined)
 
 /** @internal */
 export const bearer = (secret: Redacted.Redacted<string>): Redacted.Redacted<string> =>
@@ -213,3 +242,84 @@ export const resolveUpdate = (
   }
   return Either.right(out as Partial<RealtimeModelOptions>)
 }
+
+type IsPlainObject<A> = [A] extends [object] ? [keyof A] extends [never] ? false
+  : [keyof A] extends [string] ? true
+  : false
+  : false
+
+/**
+ * Options in which every value may be given as is or as a `Config` (a superset of
+ * `Config.Config.Wrap<A>`): a whole `Config<A>`, or an object whose fields are, recursively, plain
+ * values, nested objects of the same kind or `Config`s.
+ *
+ * @internal
+ */
+export type ConfigWrap<A> =
+  | Config.Config<A>
+  | ([NonNullable<A>] extends [infer T] ? [IsPlainObject<T>] extends [true] ? { readonly [K in keyof A]: ConfigWrap<A[K]> }
+    : A
+    : A)
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * The `Config` of options given as a `ConfigWrap`: a `Config` is used as is, a plain object is
+ * unwrapped field by field (as `Config.unwrap` does), any other value is a constant
+ * (`Config.succeed`).
+ *
+ * @internal
+ */
+export const unwrapConfig = <A>(wrapped: ConfigWrap<A>): Config.Config<A> => unwrapAny(wrapped) as Config.Config<A>
+
+const unwrapAny = (wrapped: unknown): Config.Config<unknown> => {
+  if (Config.isConfig(wrapped)) return wrapped
+  if (isPlainObject(wrapped)) {
+    // `Config.all` of an empty record does not load: an empty object is a constant.
+    if (Object.keys(wrapped).length === 0) return Config.succeed({})
+    return Config.all(Object.fromEntries(Object.entries(wrapped).map(([key, value]) => [key, unwrapAny(value)])))
+  }
+  return Config.succeed(wrapped)
+}
+
+// The part of a `ConfigError` message that may quote the value read (`... but received <value>`,
+// Schema's `actual <value>`) is dropped: the value may be a secret read under the wrong name.
+const safeMessage = (message: string): string =>
+  Redact.capString(message.replace(/[,;]?\s*(?:but received|received|actual|got)\b[\s\S]*$/i, "").trim(), 120)
+
+const describeConfigError = (error: ConfigError.ConfigError): ReadonlyArray<string> => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return [...describeConfigError(error.left), ...describeConfigError(error.right)]
+    case "MissingData":
+      return [`${error.path.join(".") || "a value"} is missing`]
+    case "InvalidData": {
+      const detail = safeMessage(error.message)
+      return [`${error.path.join(".") || "a value"} is invalid${detail !== "" ? ` (${detail})` : ""}`]
+    }
+    case "SourceUnavailable":
+      return [`${error.path.join(".") || "the configuration"} could not be read`]
+    case "Unsupported":
+      return [`${error.path.join(".") || "a value"} is not supported by the configuration provider`]
+  }
+}
+
+/**
+ * Loads a `Config`; a `ConfigError` becomes a `ConfigurationError` naming the variables (missing or
+ * invalid), never quoting a value.
+ *
+ * @internal
+ */
+export const loadConfig = <A>(
+  config: Config.Config<A>,
+  what: string
+): Effect.Effect<A, ConfigurationError> =>
+  Effect.mapError(config, (error) => {
+    const details = [...new Set(describeConfigError(error))]
+    return configError(`${what} configuration: ${details.slice(0, 5).join("; ")}${details.length > 5 ? "; ..." : ""}`)
+  })
