@@ -236,9 +236,7 @@ export type ConfigOptions<R = never> = ConfigOptionsWithTools<Tool.Tool<R>>
  * @since 0.2.0
  * @category models
  */
-export type OptionsWithTools<T extends Tool.Tool<unknown>> = Omit<Options, "tools"> & {
-  readonly tools?: ReadonlyArray<T> | undefined
-}
+export type OptionsWithTools<T extends Tool.Tool<unknown>> = Provider.OptionsWithTools<Options, T>
 
 /**
  * `ConfigOptions` whose tools are of type `T`: what `layerConfig` takes.
@@ -246,14 +244,7 @@ export type OptionsWithTools<T extends Tool.Tool<unknown>> = Omit<Options, "tool
  * @since 0.2.0
  * @category models
  */
-export type ConfigOptionsWithTools<T extends Tool.Tool<unknown>> =
-  & Provider.ConfigWrap<Omit<Options, "tools">>
-  & {
-    readonly tools?:
-      | ReadonlyArray<T>
-      | Config.Config<ReadonlyArray<T> | undefined>
-      | undefined
-  }
+export type ConfigOptionsWithTools<T extends Tool.Tool<unknown>> = Provider.ConfigOptionsWithTools<Options, T>
 
 /**
  * Builds the OpenAI (or Azure OpenAI) `RealtimeModel` service. Fails with `ConfigurationError`
@@ -267,10 +258,7 @@ export type ConfigOptionsWithTools<T extends Tool.Tool<unknown>> =
 export const make = <T extends Tool.Tool<unknown> = never>(
   options: OptionsWithTools<T> = {}
 ): Effect.Effect<RealtimeModelService, ConfigurationError, Tool.Requirements<T>> =>
-  Effect.flatMap(
-    Effect.context<Tool.Requirements<T>>(),
-    (context) => makeService({ ...options, tools: options.tools?.map((tool) => Tool.provideContext(tool, context) as Tool.Tool) })
-  )
+  Provider.withToolServices(options, makeService)
 
 const makeService = (options: Options): Effect.Effect<RealtimeModelService, ConfigurationError> =>
   Effect.suspend(() => {

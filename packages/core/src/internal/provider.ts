@@ -13,6 +13,7 @@ import { ConfigurationError } from "../Errors.js"
 import type { RealtimeModelOptions, UpdatableOptions } from "../RealtimeModel.js"
 import type { AudioFormat, SessionConfig } from "../protocol/Session.js"
 import type * as Tool from "../Tool.js"
+import * as ToolModule from "../Tool.js"
 import * as Redact from "./redact.js"
 import * as Url from "./url.js"
 
@@ -323,3 +324,42 @@ export const loadConfig = <A>(
     const details = [...new Set(describeConfigError(error))]
     return configError(`${what} configuration: ${details.slice(0, 5).join("; ")}${details.length > 5 ? "; ..." : ""}`)
   })
+
+/**
+ * A provider's options whose tools are of type `T`, so that the services required by tools of
+ * different types add up (`Tool.Requirements<T>`).
+ *
+ * @internal
+ */
+export type OptionsWithTools<O, T extends Tool.Tool<unknown>> = Omit<O, "tools"> & {
+  readonly tools?: ReadonlyArray<T> | undefined
+}
+
+/**
+ * A provider's options for `layerConfig`: every option a plain value or a `Config`, tools of type `T`.
+ *
+ * @internal
+ */
+export type ConfigOptionsWithTools<O, T extends Tool.Tool<unknown>> =
+  & ConfigWrap<Omit<O, "tools">>
+  & {
+    readonly tools?:
+      | ReadonlyArray<T>
+      | Config.Config<ReadonlyArray<T> | undefined>
+      | undefined
+  }
+
+/**
+ * Builds a provider's service with its tools given the services they require, taken from the
+ * context the effect runs in.
+ *
+ * @internal
+ */
+export const withToolServices = <O extends { readonly tools?: ReadonlyArray<Tool.Tool> | undefined }, T extends Tool.Tool<unknown>, A>(
+  options: OptionsWithTools<O, T>,
+  build: (options: O) => Effect.Effect<A, ConfigurationError>
+): Effect.Effect<A, ConfigurationError, Tool.Requirements<T>> =>
+  Effect.flatMap(
+    Effect.context<Tool.Requirements<T>>(),
+    (context) => build({ ...options, tools: options.tools?.map((tool) => ToolModule.provideContext(tool, context) as Tool.Tool) } as unknown as O)
+  )
