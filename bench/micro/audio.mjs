@@ -3,7 +3,7 @@
 // the same input bytes in the same run. Prints both times, the ratio and the x-realtime factor.
 import * as AudioFrame from "@realtime-fx/core/AudioFrame"
 import * as AudioInput from "@realtime-fx/core/AudioInput"
-import { Resampler } from "@realtime-fx/core/Resampler"
+import * as Resampler from "@realtime-fx/core/Resampler"
 import * as Effect from "effect/Effect"
 
 const RATE = 48000
