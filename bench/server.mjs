@@ -8,8 +8,9 @@
 //     output_audio_transcript.done, output_audio.done, content_part.done, output_item.done, response.done;
 //   input_audio_buffer.append (counted, not decoded) ; input_audio_buffer.commit -> committed.
 // Pacing "fast": a reply is written in one synchronous loop. "realtime": one 100 ms delta every
-// 100 ms per response, from a single 5 ms ticker; the schedule is known, so the orchestrator can ask
-// how much audio was due to be sent by a given wall-clock instant (the backlog's reference).
+// 100 ms per response, from a single 5 ms ticker; every delta's send time is logged, so the
+// orchestrator can ask how much audio had been written by a given wall-clock instant (the backlog's
+// reference) and how late the server itself was against its schedule.
 // Options (argv[2], JSON): { pacing, replyMs, variants }. IPC: "cpu", "reset", "stats",
 // { type: "due", at: [wall ms...] }, "close".
 import { WebSocketServer } from "ws"
@@ -115,6 +116,8 @@ let streams = []
 let starts = []
 /** Lateness (ms) of each real-time step sent since the last reset. */
 let lateness = []
+/** Wall-clock time of every real-time audio delta sent since the last reset (non-decreasing). */
+let sentAt = []
 /** Per commit since the last reset: appended audio bytes. */
 let commits = []
 
@@ -144,6 +147,7 @@ if (opts.pacing === "realtime") {
       }
       while (s.k < DELTAS && s.start + s.k * DELTA_MS <= now) {
         lateness.push(now - (s.start + s.k * DELTA_MS))
+        sentAt.push(now)
         send(s.ws, s.reply.deltas[s.k])
         s.k++
       }
@@ -199,11 +203,16 @@ wss.on("connection", (ws) => {
   ws.on("error", () => {})
 })
 
-/** Audio (ms, all responses) the real-time schedule had sent by wall-clock instant `t`. */
-const dueBy = (t) => {
-  let ms = 0
-  for (const s of starts) if (t >= s) ms += Math.min(DELTAS, Math.floor((t - s) / DELTA_MS) + 1) * DELTA_MS
-  return ms
+/** Audio (ms, all responses) the server had actually written by wall-clock instant `t`. */
+const sentBy = (t) => {
+  let lo = 0
+  let hi = sentAt.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (sentAt[mid] <= t) lo = mid + 1
+    else hi = mid
+  }
+  return lo * DELTA_MS
 }
 const p = (xs, q) => {
   if (xs.length === 0) return 0
@@ -218,13 +227,14 @@ process.on("message", (msg) => {
     streams = []
     starts = []
     lateness = []
+    sentAt = []
     commits = []
     for (const ws of wss.clients) ws.terminate()
     process.send({ type: "reset" })
   } else if (msg === "stats") {
     process.send({ type: "stats", commits, responses: starts.length, lateP99: p(lateness, 99), lateMax: p(lateness, 100) })
   } else if (msg?.type === "due") {
-    process.send({ type: "due", due: msg.at.map(dueBy), responses: starts.length, lateP99: p(lateness, 99), lateMax: p(lateness, 100) })
+    process.send({ type: "due", due: msg.at.map(sentBy), responses: starts.length, lateP99: p(lateness, 99), lateMax: p(lateness, 100) })
   } else if (msg === "close") {
     for (const ws of wss.clients) ws.terminate()
     wss.close(() => process.exit(0))
