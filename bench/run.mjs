@@ -162,8 +162,13 @@ const w2 = async (clients) => {
       })
     )
     const floor = med(res.get(list[0].name), (r) => r.warm.ms)
-    console.log(`server check: bare warm wall = ${fmt(b.warm / floor, 2)}x the floor's (floor: pre-built appends, send only)`)
-    console.log(`aim: realtime-fx (half-band) warm wall ${ratio(med(res.get(list[list.length - 2].name), (r) => r.warm.ms), b.warm)} bare (<= 2x)`)
+    const bound = b.warm / floor
+    console.log(
+      `server check: bare warm wall = ${fmt(bound, 2)}x the floor's (floor: appends built before the clock, send only)` +
+        (bound >= 1.3 ? "" : ": the bare client's wall time is bound by the socket and the server; read client CPU as the headline")
+    )
+    const fxHb = res.get(list[list.length - 2].name)
+    console.log(`aim: realtime-fx (half-band) warm wall ${ratio(med(fxHb, (r) => r.warm.ms), b.warm)} bare, warm CPU ${ratio(med(fxHb, (r) => r.warm.cpuMs), b.cpu)} bare (<= 2x)`)
   } finally {
     await server.close()
   }
