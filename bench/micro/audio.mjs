@@ -108,26 +108,30 @@ export async function run({ smoke }) {
   for (let r = 0; r < repeats; r++) base.push(baseline(frames)[0])
   const baseMs = median(base)
   rows.push({ case: "bare Buffer base64 of input bytes", ms: baseMs, chunks: "-" })
-  for (const [name, layer] of [
+  // repeats outermost, cases in rotating order: no case always runs first or on a warmer JIT
+  const cases = [
     ["AudioInput (default layer: mix inside the half-band pass) + base64", Resampler.layer],
     ["AudioInput (half-band after a separate mono mix) + base64", separateMix],
     ["AudioInput (linear fallback) + base64", Resampler.layerLinear]
-  ]) {
-    const times = []
-    let chunks = 0
-    for (let r = 0; r < repeats; r++) {
-      const [ms, n] = await pipeline(frames, layer)
-      times.push(ms)
-      chunks = n
+  ]
+  for (const [, layer] of cases) await pipeline(frames.slice(0, 600), layer)
+  const times = cases.map(() => [])
+  const counts = cases.map(() => 0)
+  for (let r = 0; r < repeats * 2 + 1; r++) {
+    for (let c = 0; c < cases.length; c++) {
+      const k = (c + r) % cases.length
+      const [ms, n] = await pipeline(frames, cases[k][1])
+      times[k].push(ms)
+      counts[k] = n
     }
-    rows.push({ case: name, ms: median(times), chunks })
   }
+  cases.forEach(([name], k) => rows.push({ case: name, ms: median(times[k]), chunks: counts[k] }))
   const b64s = Array.from({ length: 600 }, (_, i) => AudioFrame.encodeBase64(frames[i % frames.length].data.subarray(0, 2400)))
   for (let w = 0; w < 3; w++) appendTexts(b64s)
   const enc = Array.from({ length: repeats * 3 }, () => appendTexts(b64s))
   const schemaMs = median(enc.map((x) => x[0]))
   const fastMs = median(enc.map((x) => x[1]))
-  console.log(`${seconds} s of 48 kHz stereo, 10 ms frames (${frames.length} frames), median of ${repeats}`)
+  console.log(`${seconds} s of 48 kHz stereo, 10 ms frames (${frames.length} frames), median of ${repeats * 2 + 1} interleaved rounds`)
   console.table(rows.map((row) => ({
     case: row.case,
     "time (ms)": row.ms.toFixed(1),
