@@ -25,10 +25,14 @@ export const CHUNK_SAMPLES = 2400
  *
  * - `push` mixes the frame to mono, resamples it to 24 kHz (a new converter whenever the input rate
  *   changes; the old one's tail is kept) and returns the complete 2,400-sample chunks now available.
+ *   When the converter can read interleaved input (`StreamResampler.processInterleaved`, e.g. the
+ *   half-band decimator for 48 kHz), the mix happens inside it, in the same pass, without a mono copy.
  *   A chunk may be a view of the pushed frame's memory (24 kHz mono input): encode it before reusing
  *   that buffer.
- * - `flush` returns the partial remainder (1..2,399 samples) or `undefined`, and empties it. The
- *   resampler keeps its few samples of filter delay, so the stream stays continuous.
+ * - `flush` ends the stream: it flushes the resampler's filter delay (its last few samples) and
+ *   returns them after the partial remainder, as one array (1 sample to a little over 2,400), or
+ *   `undefined` when nothing is left; the total output since the previous flush is then exactly
+ *   `round(input * 24000 / rate)` samples. The next push starts a fresh stream.
  * - `clear` drops the remainder and resets the resampler.
  *
  * @since 0.1.0
@@ -62,6 +66,14 @@ interface Current {
   readonly scope: Scope.CloseableScope
 }
 
+const EMPTY = new Int16Array(0)
+
+/** The converter's output for one frame: interleaved straight in when it can, else mixed first. */
+const convert = (resampler: StreamResampler, frame: AudioFrame.AudioFrame): Int16Array =>
+  frame.channels > 1 && resampler.processInterleaved !== undefined
+    ? resampler.processInterleaved(frame.data, frame.channels)
+    : resampler.process(AudioFrame.mixToMono(frame).data)
+
 /**
  * Makes the input path. Converters live in sub-scopes of the given Scope: the one for an old rate is
  * closed when the rate changes, the last one when the Scope closes.
@@ -74,6 +86,8 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
   const parent = yield* Effect.scope
   const chunks = chunker.make(CHUNK_SAMPLES)
   let current: Current | undefined
+  // true once the current converter has taken input since its last flush (it may hold a tail)
+  let fed = false
 
   const resamplerFor = (rate: number): Effect.Effect<StreamResampler> => {
     if (current !== undefined && current.rate === rate) return Effect.succeed(current.resampler)
@@ -90,24 +104,37 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
 
   const push = (frame: AudioFrame.AudioFrame): Effect.Effect<ReadonlyArray<Int16Array>> =>
     Effect.suspend(() => {
-      const mono = AudioFrame.mixToMono(frame).data
       if (current !== undefined && current.rate === frame.sampleRate) {
-        return Effect.succeed(chunks.push(current.resampler.process(mono)))
+        fed = true
+        return Effect.succeed(chunks.push(convert(current.resampler, frame)))
       }
       // rate change: the old converter's tail belongs before the new rate's audio
-      const tail = current !== undefined ? current.resampler.flush() : undefined
+      const tail = current !== undefined && fed ? current.resampler.flush() : undefined
       return Effect.map(resamplerFor(frame.sampleRate), (resampler) => {
         const before = tail !== undefined && tail.length > 0 ? chunks.push(tail) : []
-        const after = chunks.push(resampler.process(mono))
+        fed = true
+        const after = chunks.push(convert(resampler, frame))
         return before.length === 0 ? after : after.length === 0 ? before : [...before, ...after]
       })
     })
 
-  const flush: Effect.Effect<Int16Array | undefined> = Effect.sync(() => chunks.flush())
+  const flush: Effect.Effect<Int16Array | undefined> = Effect.sync(() => {
+    // the filter's delay first: its tail is the end of the audio pushed so far
+    const tail = current !== undefined && fed ? current.resampler.flush() : EMPTY
+    fed = false
+    const rest = chunks.flush()
+    if (tail.length === 0) return rest
+    if (rest === undefined) return tail
+    const all = new Int16Array(rest.length + tail.length)
+    all.set(rest)
+    all.set(tail, rest.length)
+    return all
+  })
 
   const clear: Effect.Effect<void> = Effect.sync(() => {
     chunks.clear()
-    if (current !== undefined) current.resampler.flush()
+    if (current !== undefined && fed) current.resampler.flush()
+    fed = false
   })
 
   return { push, flush, clear } satisfies AudioInput

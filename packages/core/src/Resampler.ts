@@ -24,6 +24,14 @@ import * as halfband from "./internal/halfband.js"
 export interface StreamResampler {
   readonly process: (input: Int16Array) => Int16Array
   readonly flush: () => Int16Array
+  /**
+   * Optional: converts an interleaved block of `channels` channels, averaging them to mono on the
+   * way (as `AudioFrame.mixToMono`), without an intermediate mono array. The output equals
+   * `process(mixToMono(block))`. `AudioInput` uses it when present.
+   *
+   * @since 0.2.0
+   */
+  readonly processInterleaved?: (input: Int16Array, channels: number) => Int16Array
 }
 
 /**
@@ -87,7 +95,7 @@ const fromEngine = (
 const halfbandStream = (inputRate: number, outputRate: number): Effect.Effect<StreamResampler> =>
   Effect.zipRight(checkRates(inputRate, outputRate), Effect.sync((): StreamResampler => {
     const decimator = halfband.make()
-    return { process: decimator.process, flush: decimator.flush }
+    return { process: decimator.process, processInterleaved: decimator.processInterleaved, flush: decimator.flush }
   }))
 
 /**
@@ -165,3 +173,36 @@ export class Resampler extends Context.Tag("@realtime-fx/core/Resampler")<Resamp
    */
   static readonly layerLinear: Layer.Layer<Resampler> = Layer.succeed(Resampler, linearService)
 }
+
+/**
+ * Production layer: libsamplerate, SRC_SINC_FASTEST (exact 2:1 downsampling: the half-band
+ * decimator), converters pooled for the layer's lifetime. The same layer as `Resampler.layer` on
+ * the tag class.
+ *
+ * @example
+ * ```ts
+ * import * as Resampler from "@realtime-fx/core/Resampler"
+ * Effect.provide(program, Layer.mergeAll(Xai.layerConfig(), NodeTransport.layer, Resampler.layer))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Resampler> = Resampler.layer
+
+/**
+ * libsamplerate at a chosen quality (the same as `Resampler.layerQuality` on the tag class).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerQuality: (quality: Quality) => Layer.Layer<Resampler> = Resampler.layerQuality
+
+/**
+ * The pure-TypeScript fallback, windowed-sinc low-pass + linear interpolation (the same as
+ * `Resampler.layerLinear` on the tag class).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerLinear: Layer.Layer<Resampler> = Resampler.layerLinear

@@ -52,6 +52,12 @@ export const sideTaps: Float64Array = (() => {
 export interface Halfband {
   /** Decimates the next block; the filter state carries over, so blocks join seamlessly. */
   readonly process: (input: Int16Array) => Int16Array
+  /**
+   * Like `process` for an interleaved block of `channels` channels: the channels are averaged (as
+   * `AudioFrame.mixToMono` does) straight into the filter's working buffer, then filtered and
+   * decimated; no intermediate mono array.
+   */
+  readonly processInterleaved: (input: Int16Array, channels: number) => Int16Array
   /** Returns the tail held in the filter (total output exactly `round(totalIn / 2)`), then resets. */
   readonly flush: () => Int16Array
   /** Forgets all state. */
@@ -135,6 +141,24 @@ export const make = (): Halfband => {
     totalOut = 0
   }
 
+  /** Averages the channels of `input` into `buffer` from `filled` on (the mono mix, no other copy). */
+  const mixIn = (input: Int16Array, channels: number): number => {
+    const n = (input.length / channels) | 0
+    ensure(filled + n)
+    const b = buffer
+    let o = filled
+    if (channels === 2) {
+      for (let j = 0; j < 2 * n; j += 2, o++) b[o] = (input[j]! + input[j + 1]!) >> 1
+    } else {
+      for (let i = 0, j = 0; i < n; i++, o++) {
+        let sum = 0
+        for (let c = 0; c < channels; c++, j++) sum += input[j]!
+        b[o] = Math.floor(sum / channels)
+      }
+    }
+    return n
+  }
+
   return {
     process: (input) => {
       if (input.length === 0) return EMPTY
@@ -142,6 +166,17 @@ export const make = (): Halfband => {
       buffer.set(input, filled)
       filled += input.length
       totalIn += input.length
+      return drain(Number.MAX_SAFE_INTEGER)
+    },
+    processInterleaved: (input, channels) => {
+      const n = channels === 1 ? input.length : mixIn(input, channels)
+      if (n === 0) return EMPTY
+      if (channels === 1) {
+        ensure(filled + n)
+        buffer.set(input, filled)
+      }
+      filled += n
+      totalIn += n
       return drain(Number.MAX_SAFE_INTEGER)
     },
     flush: () => {

@@ -317,8 +317,41 @@ export const decodeClientEvent = (text: string): Either.Either<ClientEvent, Prot
  * @since 0.2.0
  * @category encoding
  */
-export const encodeClientEventEither = (event: ClientEvent): Either.Either<string, ProtocolError> =>
-  encodeWith(clientEncoders, "client", event)
+export const encodeClientEventEither = (event: ClientEvent): Either.Either<string, ProtocolError> => {
+  const fast = appendText(event)
+  return fast !== undefined ? Either.right(fast) : encodeWith(clientEncoders, "client", event)
+}
+
+const APPEND_HEAD = "{\"type\":\"input_audio_buffer.append\","
+
+/**
+ * The JSON text of `input_audio_buffer.append` with `audio`, built without Schema (the session's
+ * hot path: one per 100 ms of input audio). Byte for byte what `encodeClientEventEither` gives for
+ * `{ type: "input_audio_buffer.append", audio }`, for any string (a base64 payload needs no escaping;
+ * anything else is escaped as `JSON.stringify` does). Never throws.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeAppend = (audio: string): string => APPEND_HEAD + "\"audio\":" + JSON.stringify(audio) + "}"
+
+/**
+ * The append fast path of `encodeClientEventEither`: the text of an append whose fields are plainly
+ * valid (string `audio`, absent or string `event_id`; other keys are dropped, as the schema does),
+ * else `undefined` (the Schema encoder then decides, and names any error).
+ */
+const appendText = (event: ClientEvent): string | undefined => {
+  try {
+    if (event.type !== "input_audio_buffer.append") return undefined
+    const { audio, event_id } = event
+    if (typeof audio !== "string") return undefined
+    if (event_id === undefined) return encodeAppend(audio)
+    if (typeof event_id !== "string") return undefined
+    return APPEND_HEAD + "\"event_id\":" + JSON.stringify(event_id) + ",\"audio\":" + JSON.stringify(audio) + "}"
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * Encodes a client event to its JSON text (keys not in the schema are dropped). Throws the

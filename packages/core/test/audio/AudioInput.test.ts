@@ -110,8 +110,8 @@ describe("AudioInput", () => {
       assert.isDefined(rest)
       assert.isAbove(rest!.length, 0)
       assert.isBelow(rest!.length, AudioInput.CHUNK_SAMPLES)
-      // 250 ms in: 6000 samples out, minus the few held in the filter
-      assert.approximately(chunks.length * 2400 + rest!.length, 6000, 40)
+      // 250 ms in: exactly 6000 samples out, the filter's delay included (flush drains it)
+      assert.strictEqual(chunks.length * 2400 + rest!.length, 6000)
       assert.strictEqual(yield* input.flush, undefined)
     }).pipe(Effect.scoped, Effect.provide(Resampler.layer)))
 
@@ -139,7 +139,10 @@ describe("AudioInput", () => {
         // the old tail (7) sits right after the 240 samples that were pending
         assert.strictEqual(out[0]![240], 7)
         const rest = yield* input.flush
-        assert.strictEqual(rest!.length, (240 + 1 + 24000) % 2400)
+        // the partial chunk, then the 8 kHz converter's own tail (flush ends the stream)
+        assert.strictEqual(rest!.length, (240 + 1 + 24000) % 2400 + 1)
+        assert.strictEqual(rest!.at(-1), 7)
+        assert.strictEqual(log.at(-1), "flush 8000")
       }).pipe(Effect.scoped)
       assert.deepStrictEqual(log.at(-1), "free 8000")
     }).pipe(Effect.provide(layer))

@@ -3,8 +3,11 @@
 // the same input bytes in the same run. Prints both times, the ratio and the x-realtime factor.
 import * as AudioFrame from "@realtime-fx/core/AudioFrame"
 import * as AudioInput from "@realtime-fx/core/AudioInput"
-import { Resampler } from "@realtime-fx/core/Resampler"
+import * as Resampler from "@realtime-fx/core/Resampler"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Protocol from "@realtime-fx/core/Protocol"
+import * as Schema from "effect/Schema"
 
 const RATE = 48000
 const CHANNELS = 2
@@ -63,6 +66,32 @@ const baseline = (frames) => {
   return [performance.now() - t0, chars]
 }
 
+/**
+ * The default layer with the interleaved path hidden: AudioInput then mixes to mono first (a fresh
+ * mono array per frame) and filters that (the path before the fused one).
+ */
+const separateMix = Layer.effect(
+  Resampler.Resampler,
+  Effect.map(Resampler.Resampler, (service) => ({
+    make: (inputRate, outputRate) =>
+      Effect.map(service.make(inputRate, outputRate), (r) => ({ process: r.process, flush: r.flush }))
+  }))
+).pipe(Layer.provide(Resampler.layer))
+
+/** 600 appends' JSON text: through the Schema encoder + JSON.stringify, or `Protocol.encodeAppend`. */
+const appendTexts = (b64s) => {
+  const encode = Schema.encodeSync(Protocol.InputAudioBufferAppend)
+  let a = 0
+  let b = 0
+  const t0 = performance.now()
+  for (const audio of b64s) a += JSON.stringify(encode({ type: "input_audio_buffer.append", audio })).length
+  const t1 = performance.now()
+  for (const audio of b64s) b += Protocol.encodeAppend(audio).length
+  const t2 = performance.now()
+  if (a !== b) throw new Error("append texts differ")
+  return [t1 - t0, t2 - t1]
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 export async function run({ smoke }) {
@@ -79,17 +108,30 @@ export async function run({ smoke }) {
   for (let r = 0; r < repeats; r++) base.push(baseline(frames)[0])
   const baseMs = median(base)
   rows.push({ case: "bare Buffer base64 of input bytes", ms: baseMs, chunks: "-" })
-  for (const [name, layer] of [["AudioInput (libsamplerate) + base64", Resampler.layer], ["AudioInput (fallback) + base64", Resampler.layerLinear]]) {
-    const times = []
-    let chunks = 0
-    for (let r = 0; r < repeats; r++) {
-      const [ms, n] = await pipeline(frames, layer)
-      times.push(ms)
-      chunks = n
+  // repeats outermost, cases in rotating order: no case always runs first or on a warmer JIT
+  const cases = [
+    ["AudioInput (default layer: mix inside the half-band pass) + base64", Resampler.layer],
+    ["AudioInput (half-band after a separate mono mix) + base64", separateMix],
+    ["AudioInput (linear fallback) + base64", Resampler.layerLinear]
+  ]
+  for (const [, layer] of cases) await pipeline(frames.slice(0, 600), layer)
+  const times = cases.map(() => [])
+  const counts = cases.map(() => 0)
+  for (let r = 0; r < repeats * 2 + 1; r++) {
+    for (let c = 0; c < cases.length; c++) {
+      const k = (c + r) % cases.length
+      const [ms, n] = await pipeline(frames, cases[k][1])
+      times[k].push(ms)
+      counts[k] = n
     }
-    rows.push({ case: name, ms: median(times), chunks })
   }
-  console.log(`${seconds} s of 48 kHz stereo, 10 ms frames (${frames.length} frames), median of ${repeats}`)
+  cases.forEach(([name], k) => rows.push({ case: name, ms: median(times[k]), chunks: counts[k] }))
+  const b64s = Array.from({ length: 600 }, (_, i) => AudioFrame.encodeBase64(frames[i % frames.length].data.subarray(0, 2400)))
+  for (let w = 0; w < 3; w++) appendTexts(b64s)
+  const enc = Array.from({ length: repeats * 3 }, () => appendTexts(b64s))
+  const schemaMs = median(enc.map((x) => x[0]))
+  const fastMs = median(enc.map((x) => x[1]))
+  console.log(`${seconds} s of 48 kHz stereo, 10 ms frames (${frames.length} frames), median of ${repeats * 2 + 1} interleaved rounds`)
   console.table(rows.map((row) => ({
     case: row.case,
     "time (ms)": row.ms.toFixed(1),
@@ -97,4 +139,8 @@ export async function run({ smoke }) {
     "x realtime": ((seconds * 1000) / row.ms).toFixed(0),
     "chunks": row.chunks
   })))
+  console.log(
+    `600 appends' JSON text (100 ms each): Schema encode + JSON.stringify ${schemaMs.toFixed(2)} ms, ` +
+      `Protocol.encodeAppend ${fastMs.toFixed(2)} ms (${(schemaMs / fastMs).toFixed(1)}x faster)`
+  )
 }
