@@ -28,6 +28,7 @@ describe("commitAudio flushes the resampler", () => {
         yield* session.pushAudio(AudioFrame.unsafeMake(data, 48000, 2))
       }
       yield* session.commitAudio
+      yield* server.nextClientEventOfType("input_audio_buffer.commit")
       yield* settle
       const events = yield* server.clientEvents
       const commitAt = events.findIndex((f) => f.type === "input_audio_buffer.commit")
