@@ -182,7 +182,11 @@ export class Resampler extends Context.Tag("@realtime-fx/core/Resampler")<Resamp
  * @example
  * ```ts
  * import * as Resampler from "@realtime-fx/core/Resampler"
- * Effect.provide(program, Layer.mergeAll(Xai.layerConfig(), NodeTransport.layer, Resampler.layer))
+ * import * as Xai from "@realtime-fx/core/Xai"
+ * import * as Layer from "effect/Layer"
+ *
+ * // What a session needs besides its Transport: the model and the resampler.
+ * const layer = Layer.mergeAll(Xai.layerConfig(), Resampler.layer)
  * ```
  *
  * @since 0.2.0
