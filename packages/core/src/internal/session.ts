@@ -202,7 +202,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         Effect.tap(() => (debug ? Effect.sync(() => shell.emit({ _tag: "ClientEvent", event })) : Effect.void))
       )
 
-    const audio = yield* SessionAudio.make(send, {
+    const audio = yield* SessionAudio.make(sendOwn, {
       policy: sessionOptions.audioBackpressure ?? "wait",
       warn: (message) => shell.emit({ _tag: "Warning", message })
     })

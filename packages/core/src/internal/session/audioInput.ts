@@ -3,9 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as AudioFrame from "../../AudioFrame.js"
 import * as AudioInput from "../../AudioInput.js"
-import type { FatalError, ProtocolError } from "../../Errors.js"
+import type { FatalError } from "../../Errors.js"
 import type * as Protocol from "../../Protocol.js"
-import { OUTPUT_RATE } from "./state.js"
+import { samplesToMs } from "./state.js"
 
 /** The audio methods of a session. */
 export interface SessionAudio {
@@ -40,7 +40,8 @@ interface Queued {
  * pushed since the last commit or clear), guarded by a semaphore: `pushAudio` may be called from any fiber.
  */
 export const make = (
-  send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError | ProtocolError>,
+  /** Sends an event the session built itself (an encoding failure is a defect there, not the caller's error). */
+  sendOwn: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>,
   options: Options = { policy: "wait", warn: () => {} }
 ) =>
   Effect.gen(function*() {
@@ -49,9 +50,6 @@ export const make = (
     const clock = yield* Effect.clock
     let pushedMs = 0
 
-    // Appends are built by the session itself: an encoding failure would be a defect, not the caller's error.
-    const sendOwn = (event: Protocol.ClientEvent) =>
-      Effect.catchTag(send(event), "ProtocolError", (error) => Effect.die(error))
 
     // "dropOldest": events wait here for the pump, which alone waits for the connection.
     const dropOldest = options.policy === "dropOldest"
@@ -120,7 +118,7 @@ export const make = (
       dropOldest ? Effect.sync(() => enqueue({ event, ms })) : sendOwn(event)
 
     const append = (chunk: Int16Array) => {
-      const ms = (chunk.length * 1000) / OUTPUT_RATE
+      const ms = samplesToMs(chunk.length)
       pushedMs += ms
       return emit({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms)
     }

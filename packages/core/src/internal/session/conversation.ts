@@ -6,7 +6,7 @@ import type * as RS from "../../RealtimeSession.js"
 import * as Tool from "../../Tool.js"
 import * as items from "../items.js"
 import type { Conversation, Out, PendingAck, SessionState } from "./state.js"
-import { MAX_TRACKED, OUTPUT_RATE } from "./state.js"
+import { MAX_TRACKED, samplesToMs } from "./state.js"
 
 const withConversation = (s: SessionState, conversation: Partial<Conversation>): SessionState => ({
   ...s,
@@ -217,7 +217,7 @@ export const failQueued = (s: SessionState, error: FatalError, out: Out): Sessio
 export const truncate = (s: SessionState, opId: number, options: RS.TruncateOptions, now: number, out: Out): SessionState => {
   const streaming = s.current?.messages.find((m) => m.itemId === options.messageId)
   const received = streaming !== undefined && streaming.audioSamples > 0
-    ? (streaming.audioSamples * 1000) / OUTPUT_RATE
+    ? samplesToMs(streaming.audioSamples)
     : s.conversation.audioMs.find(([id]) => id === options.messageId)?.[1]
   const hasAudio = options.modalities.includes("audio") && (received !== undefined || options.transcript === undefined)
   if (hasAudio) {

@@ -8,7 +8,7 @@ import * as Redact from "../redact.js"
 import * as Conv from "./conversation.js"
 import * as Replies from "./replies.js"
 import type { Message, Out, Outcome, Response, SessionState } from "./state.js"
-import { OUTPUT_RATE } from "./state.js"
+import { samplesToMs } from "./state.js"
 import * as Tools from "./tools.js"
 
 type ServerEventOf<T extends Protocol.ServerEvent["type"]> = Extract<Protocol.ServerEvent, { readonly type: T }>
@@ -35,12 +35,21 @@ const chatMessage = (message: Message): Chat.ChatItem => ({
     : [{ type: "text", text: message.text }]
 })
 
-/** Audio received for a message, in ms (truncation is capped at it). */
-const receivedMs = (message: Message): number => (message.audioSamples * 1000) / OUTPUT_RATE
+/** A response's one metrics record: recorded (Effect metrics, span) and published. */
+const record = (
+  s: SessionState,
+  input: Omit<Parameters<typeof Gen.computeMetrics>[0], "model" | "provider">,
+  out: Out
+): Gen.GenerationMetrics => {
+  const metrics = Gen.computeMetrics({ ...input, model: s.options.model, provider: s.options.provider })
+  out.push({ _tag: "Metrics", metrics })
+  out.push({ _tag: "Emit", event: { _tag: "Metrics", metrics } })
+  return metrics
+}
 
 /** A message's audio, remembered once it is closed (counted on the message while it streams). */
 const heard = (s: SessionState, message: Message): SessionState =>
-  message.audioSamples > 0 ? Conv.trackAudio(s, message.itemId, receivedMs(message)) : s
+  message.audioSamples > 0 ? Conv.trackAudio(s, message.itemId, samplesToMs(message.audioSamples)) : s
 
 /** A message left open at the end of its response: its audio is remembered, its text mirrored. */
 const closed = (s: SessionState, message: Message): SessionState => Conv.assistantItem(heard(s, message), chatMessage(message))
@@ -65,18 +74,14 @@ export const finish = (
   let state = withCurrent(s, undefined)
   for (const message of response.messages) state = closed(state, message)
   const status = "failed" in outcome ? "failed" : outcome.status
-  const metrics = Gen.computeMetrics({
+  const metrics = record(state, {
     responseId: response.responseId,
     status: "failed" in outcome || status === "discarded" ? "cancelled" : status,
     usage: "failed" in outcome ? undefined : outcome.usage,
     createdAtMs: response.createdAtMs,
     firstTokenAtMs: response.firstTokenAtMs,
-    doneAtMs: now,
-    model: state.options.model,
-    provider: state.options.provider
-  })
-  out.push({ _tag: "Metrics", metrics })
-  out.push({ _tag: "Emit", event: { _tag: "Metrics", metrics } })
+    doneAtMs: now
+  }, out)
   const result: Outcome = "failed" in outcome
     ? { _tag: "Failed", error: outcome.failed }
     : {
@@ -112,18 +117,14 @@ export const created = (s: SessionState, event: ServerEventOf<"response.created"
       }
     }
     // The server created it: it gets its metrics record too (cancelled, nothing received).
-    const metrics = Gen.computeMetrics({
+    record(state, {
       responseId,
       status: "cancelled",
       usage: undefined,
       createdAtMs: now,
       firstTokenAtMs: undefined,
-      doneAtMs: now,
-      model: state.options.model,
-      provider: state.options.provider
-    })
-    out.push({ _tag: "Metrics", metrics })
-    out.push({ _tag: "Emit", event: { _tag: "Metrics", metrics } })
+      doneAtMs: now
+    }, out)
     return Replies.drainResponse(state, clientEventId, responseId, now, out)
   }
   if (state.current !== undefined) {

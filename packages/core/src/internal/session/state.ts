@@ -244,5 +244,8 @@ export const MAX_TRACKED = 256
 /** The output audio rate (PCM16 mono). */
 export const OUTPUT_RATE = 24_000
 
+/** Milliseconds of output audio in `samples`. */
+export const samplesToMs = (samples: number): number => (samples * 1000) / OUTPUT_RATE
+
 /** A transition's running list of actions. Rules push to it; `step` returns it with the new state. */
 export type Out = Array<Action>
