@@ -7,6 +7,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -101,6 +102,14 @@ export interface ConnectionConfig {
  */
 export interface ConnectionSink {
   readonly offerAll: (events: ReadonlyArray<ConnectionEvent>) => Effect.Effect<unknown>
+  /**
+   * Takes one event synchronously; used for frames pushed by a transport's receive callback
+   * (`TransportConnection.listen`). Absent: the connection reads frames from the transport's
+   * `messages` and hands them over in batches through `offerAll`.
+   *
+   * @since 0.2.0
+   */
+  readonly unsafeOffer?: ((event: ConnectionEvent) => void) | undefined
   /** The connection gave up: no event follows. */
   readonly fail: (error: FatalError) => Effect.Effect<unknown>
 }
@@ -258,7 +267,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     // Events taken from the Outbox whose write did not finish: written first on the next connection.
     const unsent = yield* Ref.make<ReadonlyArray<string>>([])
     const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
-    const sink: ConnectionSink = config.sink ?? { offerAll: (events) => mailbox.offerAll(events), fail: (error) => mailbox.fail(error) }
+    const sink: ConnectionSink = config.sink ?? {
+      offerAll: (events) => mailbox.offerAll(events),
+      unsafeOffer: (event) => void mailbox.unsafeOffer(event),
+      fail: (error) => mailbox.fail(error)
+    }
     let gaveUp: FatalError | undefined
     const attempts = yield* Ref.make(0)
     const recycleRequests = yield* Queue.sliding<void>(1)
@@ -393,11 +406,72 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       return undefined
     }
 
-    /** Reads frames until the connection ends; decodes each and hands it on. */
+    /** Decodes one frame into `events`; an outcome when it ends the connection (fatal or recycling error). */
+    const ingest = (text: string, events: Array<ConnectionEvent>): Outcome | undefined => {
+      const decoded = Protocol.decodeServerEvent(text)
+      if (Either.isLeft(decoded)) {
+        events.push({ _tag: "Malformed", error: decoded.left })
+        return undefined
+      }
+      events.push({ _tag: "Message", event: decoded.right })
+      return classify(decoded.right)
+    }
+
+    const closedByServer = (): Outcome => ({
+      _tag: "Dropped",
+      error: new ConnectionError({ message: "the server closed the connection", retryable: true, code: 1000 })
+    })
+
+    /** Reads frames until the connection ends: pushed by the transport when it can, else pulled. */
     const reader = (conn: TransportConnection): Effect.Effect<Outcome> =>
+      conn.listen !== undefined && sink.unsafeOffer !== undefined
+        ? pushReader(conn, conn.listen, sink.unsafeOffer)
+        : pullReader(conn)
+
+    /**
+     * Frames decoded and handed on in the transport's receive callback: no fiber between the socket
+     * and the session. The reader's fiber only waits for the end (or an outcome a frame decided).
+     */
+    const pushReader = (
+      conn: TransportConnection,
+      listen: (handler: (text: string) => void) => void,
+      offer: (event: ConnectionEvent) => void
+    ): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
-        // Frames arrive in batches: decode a whole batch and hand it on in one offer, stopping
-        // after a fatal or recycling error.
+        const stopped = yield* Deferred.make<Outcome>()
+        let stop: Outcome | undefined
+        const events: Array<ConnectionEvent> = []
+        const onFrame = (text: string) => {
+          if (stop !== undefined) return
+          lastFrameAt = clock.unsafeCurrentTimeMillis()
+          try {
+            bytesInMetric.unsafeUpdate(text.length, metricTags)
+            stop = ingest(text, events)
+            for (const event of events) offer(event)
+          } catch (defect) {
+            stop = { _tag: "Fatal", error: defectError("the connection reader", Cause.die(defect)) }
+          } finally {
+            events.length = 0
+          }
+          if (stop !== undefined) Deferred.unsafeDone(stopped, Exit.succeed(stop))
+        }
+        listen(onFrame)
+        return yield* Effect.raceFirst(
+          Deferred.await(stopped),
+          conn.messages.await.pipe(
+            Effect.as(closedByServer()),
+            Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
+          )
+        ).pipe(Effect.ensuring(Effect.sync(() => {
+          // Frames after the end are not this connection's any more.
+          stop ??= closedByServer()
+        })))
+      })
+
+    /** Takes frames in batches from `messages`; decodes a whole batch and hands it on in one offer. */
+    const pullReader = (conn: TransportConnection): Effect.Effect<Outcome> =>
+      Effect.gen(function*() {
+        // Stops after a fatal or recycling error: the rest of its batch is not handed on.
         while (true) {
           const taken = yield* Effect.either(conn.messages.takeAll)
           if (Either.isLeft(taken)) return { _tag: "Dropped", error: taken.left } as const
@@ -408,24 +482,13 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           let bytes = 0
           for (const text of chunk) {
             bytes += text.length
-            const decoded = Protocol.decodeServerEvent(text)
-            if (Either.isLeft(decoded)) {
-              events.push({ _tag: "Malformed", error: decoded.left })
-              continue
-            }
-            events.push({ _tag: "Message", event: decoded.right })
-            outcome = classify(decoded.right)
+            outcome = ingest(text, events)
             if (outcome !== undefined) break
           }
           bytesInMetric.unsafeUpdate(bytes, metricTags)
           if (events.length > 0) yield* sink.offerAll(events)
           if (outcome !== undefined) return outcome
-          if (done) {
-            return {
-              _tag: "Dropped",
-              error: new ConnectionError({ message: "the server closed the connection", retryable: true, code: 1000 })
-            } as const
-          }
+          if (done) return closedByServer()
         }
       })
 

@@ -43,6 +43,15 @@ export interface TransportConnection {
    * including an abrupt 1006 drop.
    */
   readonly messages: Mailbox.ReadonlyMailbox<string, ConnectionError>
+  /**
+   * Push delivery, for transports that can: from this call on, every text frame goes to `handler`,
+   * called synchronously in the transport's receive callback (no fiber hand-off), instead of into
+   * `messages`; the frames `messages` already holds are handed over first, in order. `messages`
+   * still tells how the connection ended. Absent: the frames are read from `messages`.
+   *
+   * @since 0.2.0
+   */
+  readonly listen?: ((handler: (text: string) => void) => void) | undefined
   /** Closes the connection from this side (normal close 1000 unless told otherwise). */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
   /**

@@ -163,6 +163,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
           Effect.sync(() => {
             for (const event of events) shell.apply(toInput(event))
           }),
+        unsafeOffer: (event) => shell.apply(toInput(event)),
         fail: (error) => Effect.sync(() => shell.apply({ _tag: "Close", error, quiet: false }))
       }
     }).pipe(Scope.extend(connectionScope))
