@@ -225,7 +225,7 @@ const w3 = async (clients) => {
 
 // ---------------------------------------------------------------------------------------------
 const micro = async () => {
-  for (const name of ["protocol", "audio"]) {
+  for (const name of ["protocol", "audio", "delivery"]) {
     console.log(`\nmicro: ${name}`)
     const r = await runChild({ workload: "micro", name, smoke }, 120_000)
     if (r.error) console.log(`  ${name}: ${r.error}`)

@@ -50,6 +50,11 @@ export type Modalities = ReadonlyArray<"text" | "audio">
 export interface MessageGeneration {
   readonly messageId: string
   readonly text: Stream.Stream<TextDelta, GenerationError>
+  /**
+   * The reply's 24 kHz mono PCM. On Node a frame's samples may be a view into a shared buffer (no
+   * allocation per frame): read `data` through its `byteOffset`/`byteLength`, never detach or
+   * transfer `data.buffer` (copy with `data.slice()` first).
+   */
   readonly audio: Stream.Stream<AudioFrame.AudioFrame, GenerationError>
   readonly modalities: Effect.Effect<Modalities, GenerationError>
 }

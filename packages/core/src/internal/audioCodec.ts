@@ -146,12 +146,40 @@ export const encodePcmBuffer = (Buf: BufferCtor, pcm: Int16Array): string => {
   return Buf.from(le.buffer, le.byteOffset, le.byteLength).toString("base64")
 }
 
-/** base64 -> PCM16 through Buffer: decodes straight into the sample array's memory (one pass, aligned). */
-export const decodePcmBuffer = (Buf: BufferCtor, b64: string): Int16Array => {
+const fresh = (samples: number): Int16Array => new Int16Array(samples)
+
+/** The shared slab decoded frames are carved from, and how much of it is taken. */
+const SLAB_BYTES = 64 * 1024
+let slab = new ArrayBuffer(0)
+let slabUsed = 0
+
+/**
+ * Room for `samples` samples without an allocation of their own: small frames are carved, 8-byte
+ * aligned, from a shared 64 KiB slab (one allocation, not zero-filled again, per dozen 100 ms
+ * frames), so the frame's `data.buffer` is the slab: read it through `byteOffset`/`byteLength`
+ * (as for Node's pooled Buffers). A slab lives as long as one of its frames is held.
+ */
+export const allocSamples = (samples: number): Int16Array => {
+  const bytes = samples * 2
+  if (bytes > SLAB_BYTES / 4) return new Int16Array(samples)
+  if (slabUsed + bytes > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_BYTES)
+    slabUsed = 0
+  }
+  const out = new Int16Array(slab, slabUsed, samples)
+  slabUsed += (bytes + 7) & ~7
+  return out
+}
+
+/**
+ * base64 -> PCM16 through Buffer: decodes straight into the sample array's memory (one pass,
+ * aligned), a fresh array or, with `alloc = allocSamples`, slab memory.
+ */
+export const decodePcmBuffer = (Buf: BufferCtor, b64: string, alloc: (samples: number) => Int16Array = fresh): Int16Array => {
   const bytes = decodedLength(b64)
-  const out = new Int16Array(bytes >> 1)
+  const out = alloc(bytes >> 1)
   if (out.length === 0) return out
-  const written = Buf.from(out.buffer, 0, out.byteLength).write(b64, 0, out.byteLength, "base64")
+  const written = Buf.from(out.buffer, out.byteOffset, out.byteLength).write(b64, 0, out.byteLength, "base64")
   const result = written >> 1 === out.length ? out : out.subarray(0, written >> 1)
   if (!hostIsLittleEndian) swapInPlace(result)
   return result

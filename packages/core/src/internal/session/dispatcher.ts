@@ -18,6 +18,7 @@ import { type FatalError, SessionClosedError, SlowConsumerError, type TimeoutErr
 import * as Gen from "../../Generation.js"
 import * as Protocol from "../../Protocol.js"
 import type * as RS from "../../RealtimeSession.js"
+import * as Codec from "../audioCodec.js"
 import * as Redact from "../redact.js"
 import * as Replies from "./replies.js"
 import type { Action, Input, OpResult, Outcome, SessionState } from "./state.js"
@@ -80,6 +81,11 @@ export interface Shell {
 }
 
 const sync = <A>(effect: Effect.Effect<A>): A => Effect.runSync(effect)
+
+/** Received audio: on Node decoded into slab memory (no buffer of its own per frame), else `AudioFrame.decodeBase64`. */
+const decodeAudio: (b64: string) => Int16Array = Codec.nodeBuffer === undefined
+  ? AudioFrame.decodeBase64
+  : ((Buf) => (b64: string) => Codec.decodePcmBuffer(Buf, b64, Codec.allocSamples))(Codec.nodeBuffer)
 
 /** Makes the shell around `initial`. */
 export const make = (initial: SessionState, env: ShellEnv): Shell => {
@@ -244,7 +250,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         offer(messages.get(action.itemId)?.text, action.delta, "text")
         return
       case "Audio":
-        offer(messages.get(action.itemId)?.audio, AudioFrame.fromBase64(action.base64, OUTPUT_RATE, 1), "audio")
+        offer(messages.get(action.itemId)?.audio, { data: decodeAudio(action.base64), sampleRate: OUTPUT_RATE, channels: 1 }, "audio")
         return
       case "CloseMessage":
         return closeMessage(action.itemId, Exit.void)
