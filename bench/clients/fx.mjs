@@ -5,37 +5,29 @@ import { NodeTransport } from "@realtime-fx/node"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Mailbox from "effect/Mailbox"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
 /**
- * NodeTransport with a hook on every received text frame, without editing library code (a Transport
- * layer that forwards the frames through a second mailbox). Used by W2 only, to see the server's
- * `input_audio_buffer.committed` (a handful of frames: the extra hop costs nothing there).
+ * NodeTransport with a hook on every received text frame, without editing library code: the
+ * transport's push delivery (`listen`) gets a handler that calls the hook first. Used by W2 only, to
+ * see the server's `input_audio_buffer.committed`.
  */
 const hookedTransport = (onMessage) =>
   Layer.effect(
     Transport.Transport,
     Effect.map(NodeTransport.make(), (t) => ({
       open: (request) =>
-        Effect.gen(function*() {
-          const conn = yield* t.open(request)
-          const messages = yield* Mailbox.make()
-          yield* Effect.forkScoped(
-            Effect.gen(function*() {
-              while (true) {
-                const [chunk, done] = yield* conn.messages.takeAll
-                for (const m of chunk) onMessage(m)
-                yield* messages.offerAll(chunk)
-                if (done) return yield* messages.end
-              }
-            }).pipe(Effect.catchAll((error) => messages.fail(error)))
-          )
-          return { ...conn, messages }
-        })
+        Effect.map(t.open(request), (conn) => ({
+          ...conn,
+          listen: (handler) =>
+            conn.listen((text) => {
+              onMessage(text)
+              handler(text)
+            })
+        }))
     }))
   )
 

@@ -47,7 +47,8 @@ export interface TransportConnection {
    * Push delivery, for transports that can: from this call on, every text frame goes to `handler`,
    * called synchronously in the transport's receive callback (no fiber hand-off), instead of into
    * `messages`; the frames `messages` already holds are handed over first, in order. `messages`
-   * still tells how the connection ended. Absent: the frames are read from `messages`.
+   * still tells how the connection ended. Absent: the frames are read from `messages`. A wrapper
+   * that intercepts frames must wrap `listen` as well as `messages` (or leave `listen` out).
    *
    * @since 0.2.0
    */

@@ -64,7 +64,8 @@ const start = (overrides: Partial<Connection.ConnectionConfig> = {}) =>
 const tags = (events: ReadonlyArray<Connection.ConnectionEvent>) =>
   events.filter((e) => e._tag !== "Message").map((e) => e._tag === "Connected" ? `Connected#${e.connection}` : e._tag)
 
-describe("Connection", () => {
+// Every case runs twice: frames read from the transport's `messages` (pull) and pushed through `listen`.
+describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ push }) => {
   it.effect("1. a drop while open: next attempt at +0.1 s, replay before queued events, then reconnected", () =>
     Effect.gen(function*() {
       const server = yield* MockServer
@@ -89,7 +90,7 @@ describe("Connection", () => {
       assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1", "Disconnected", "Connected#2"])
       const last = (yield* Ref.get(seen)).at(-1)
       assert.isTrue(last?._tag === "Connected" && last.reconnected)
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("2. every attempt failing: maxRetry+1 attempts at 0, 0.1, 2.1, 4.1 s, then a fatal error", () =>
     Effect.gen(function*() {
@@ -116,7 +117,7 @@ describe("Connection", () => {
       yield* TestClock.adjust("1 minute")
       yield* settle
       assert.strictEqual(yield* server.attempts, 4)
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("3. an authentication rejection: one attempt only, a non-recoverable authentication error", () =>
     Effect.gen(function*() {
@@ -130,7 +131,7 @@ describe("Connection", () => {
       assert.strictEqual(failureTag(exit), "AuthenticationError")
       const sent = yield* Effect.either(conn.send(item(1)))
       assert.isTrue(sent._tag === "Left" && sent.left._tag === "AuthenticationError")
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("4. a hanging connect fails at exactly 10 s and is retried", () =>
     Effect.gen(function*() {
@@ -148,7 +149,7 @@ describe("Connection", () => {
       assert.strictEqual(yield* server.attempts, 2)
       assert.isTrue(yield* server.isConnected)
       assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1"])
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it("5. events pushed around drops arrive exactly once, in order (random interleavings)", () =>
       fc.assert(
@@ -178,7 +179,7 @@ describe("Connection", () => {
                   .filter((f) => f.type === "conversation.item.create")
                   .map((f) => (f.event["item"] as { id: string }).id)
                 assert.deepStrictEqual(received, Array.from({ length: n }, (_, i) => `item_${i}`))
-              }).pipe(Effect.provide(MockTransport.layer()), Effect.scoped, Effect.provide(TestContext.TestContext))
+              }).pipe(Effect.provide(MockTransport.layer({ push })), Effect.scoped, Effect.provide(TestContext.TestContext))
             )
         ),
         { numRuns: 40 }
@@ -203,7 +204,7 @@ describe("Connection", () => {
       }
       assert.strictEqual(yield* server.attempts, 1 + 3 * 3)
       assert.isNull(consumer.unsafePoll())
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("7. recycle waits for the generation in progress, then reconnects and replays", () =>
     Effect.gen(function*() {
@@ -222,7 +223,7 @@ describe("Connection", () => {
       const second = (yield* server.clientEvents).filter((f) => f.connection === 2)
       assert.strictEqual(second[0]?.type, "session.update")
       assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1", "Disconnected", "Connected#2"])
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("8. closing the scope during backoff returns at once and leaves no fiber", () =>
     Effect.gen(function*() {
@@ -245,7 +246,7 @@ describe("Connection", () => {
       yield* TestClock.adjust("1 minute")
       yield* settle
       assert.strictEqual(yield* server.attempts, 2, "no attempt after close")
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("9. a server error with a fatal code stops retries", () =>
     Effect.gen(function*() {
@@ -262,7 +263,7 @@ describe("Connection", () => {
       assert.strictEqual(yield* server.attempts, 1)
       const exit = yield* Fiber.join(consumer)
       assert.strictEqual(failureTag(exit), "ServerError")
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("a recycle error (xAI max_duration) reconnects at once with replay", () =>
     Effect.gen(function*() {
@@ -272,7 +273,7 @@ describe("Connection", () => {
       yield* settle
       assert.strictEqual(yield* server.attempts, 2)
       assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1", "Disconnected", "Connected#2"])
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("a malformed frame is reported and the connection goes on", () =>
     Effect.gen(function*() {
@@ -284,7 +285,64 @@ describe("Connection", () => {
       const events = yield* Ref.get(seen)
       assert.deepStrictEqual(events.map((e) => e._tag), ["Connected", "Malformed", "Message"])
       assert.strictEqual(yield* server.attempts, 1)
-    }).pipe(Effect.provide(MockTransport.layer())))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
+  it.effect("frames the server sent before the reader started come first, in order, then the later ones", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      const { seen } = yield* start()
+      yield* server.send({ type: "ping", timestamp: 3 })
+      yield* settle
+      const stamps = (yield* Ref.get(seen)).flatMap((e) =>
+        e._tag === "Message" && "timestamp" in e.event ? [(e.event as { readonly timestamp: number }).timestamp] : []
+      )
+      assert.deepStrictEqual(stamps, [1, 2, 3])
+    }).pipe(Effect.provide(MockTransport.layer({
+      push,
+      greeting: () => [{ type: "ping", timestamp: 1 }, { type: "ping", timestamp: 2 }]
+    }))))
+
+  it.effect("nothing after a fatal server error is handed on, even a frame that came right behind it", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      const { seen } = yield* start()
+      // Both frames reach the transport before the connection's fibers run again.
+      yield* server.send({ type: "error", event_id: "e1", error: { type: "invalid_request_error", code: "insufficient_quota", message: "no quota" } })
+      yield* server.send({ type: "ping", timestamp: 9 })
+      yield* settle
+      const events = yield* Ref.get(seen)
+      assert.deepStrictEqual(tags(events), ["Connected#1", "Disconnected"])
+      assert.isFalse(events.some((e) => e._tag === "Message" && e.event.type === "ping"))
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
+  it.effect("a sink that throws on a frame ends the connection with a typed defect error, not a crash", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      const failed = yield* Deferred.make<unknown>()
+      const explode = (events: ReadonlyArray<Connection.ConnectionEvent>) => {
+        if (events.some((e) => e._tag === "Message")) throw new Error("boom in the sink")
+      }
+      const scope = yield* Scope.make()
+      yield* Connection.make({
+        request: Effect.succeed({ url: "wss://mock.test/v1/realtime", headers: {}, protocols: [] }),
+        retry,
+        replay: Effect.succeed([replayEvent]),
+        awaitIdle: Effect.void,
+        sink: {
+          offerAll: (events) => Effect.sync(() => explode(events)),
+          unsafeOffer: (event) => explode([event]),
+          fail: (error) => Deferred.succeed(failed, error)
+        }
+      }).pipe(Scope.extend(scope))
+      yield* settle
+      yield* server.send({ type: "ping", timestamp: 1 })
+      yield* settle
+      const error = (yield* Deferred.await(failed)) as { readonly _tag: string; readonly message: string; readonly defect?: string }
+      assert.strictEqual(error._tag, "SessionClosedError")
+      assert.include(error.message, "the connection reader")
+      assert.include(error.defect ?? "", "boom in the sink")
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
   it("retryDelays: 0.1 s first, then the retry interval", () => {
     assert.deepStrictEqual(Connection.retryDelays(retry).map(Duration.toMillis), [100, 2000, 2000])

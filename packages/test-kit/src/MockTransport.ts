@@ -13,6 +13,7 @@ import {
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
@@ -111,6 +112,13 @@ export class MockServer extends Context.Tag("@realtime-fx/test-kit/MockServer")<
 export interface Options {
   /** Frames the server sends right after each open (e.g. `session.created`). */
   readonly greeting?: ((connection: number) => ReadonlyArray<object>) | undefined
+  /**
+   * Deliver the server's frames through `listen` (push, synchronously in the server's `send`, as
+   * NodeTransport does) instead of the `messages` mailbox. Default false.
+   *
+   * @since 0.2.0
+   */
+  readonly push?: boolean | undefined
 }
 
 type Outcome =
@@ -123,6 +131,8 @@ interface MockConnection {
   /** Opens when the connection ends (releases sends held by a server that stopped reading). */
   readonly ended: Effect.Latch
   closed: boolean
+  /** The connection's push handler once it listens (`Options.push`). */
+  listener: ((text: string) => void) | undefined
 }
 
 const parseFrame = (connection: number, text: string): ClientFrame => {
@@ -223,7 +233,8 @@ export const make = (
           id,
           inbox: yield* Mailbox.make<string, ConnectionError>(),
           ended: yield* Effect.makeLatch(false),
-          closed: false
+          closed: false,
+          listener: undefined
         }
         yield* Effect.addFinalizer(() => endConnection(conn, 1000))
         for (const event of options.greeting?.(id) ?? []) conn.inbox.unsafeOffer(JSON.stringify(event))
@@ -255,6 +266,13 @@ export const make = (
         return {
           send,
           messages: conn.inbox,
+          listen: options.push === true
+            ? (handler: (text: string) => void) => {
+              const held = Effect.runSyncExit(conn.inbox.clear)
+              if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
+              conn.listener = handler
+            }
+            : undefined,
           close: (code?: number, reason?: string) => endConnection(conn, code ?? 1000, reason),
           bufferedAmount: () => pending,
           ping: Effect.sync(() => {
@@ -272,8 +290,13 @@ export const make = (
 
     const serverSend = (event: object | string): Effect.Effect<void> => {
       const text = typeof event === "string" ? event : JSON.stringify(event)
-      const loop: Effect.Effect<void> = Effect.flatMap(awaitConn, (conn) =>
-        conn.inbox.unsafeOffer(text) ? Effect.void : loop)
+      const loop: Effect.Effect<void> = Effect.flatMap(awaitConn, (conn) => {
+        if (conn.listener !== undefined) {
+          conn.listener(text)
+          return Effect.void
+        }
+        return conn.inbox.unsafeOffer(text) ? Effect.void : loop
+      })
       return loop
     }
 

@@ -122,3 +122,41 @@ describe("AudioFrame base64", () => {
     assert.deepStrictEqual(Array.from(codec.swapBytes(Int16Array.from([0x0102, -2]))), [0x0201, -257])
   })
 })
+
+describe("slab decoding of received audio (Node)", () => {
+  const Buf = codec.nodeBuffer!
+
+  it("decodes as the portable codec does, and frames held together never share samples", () => {
+    assert.isDefined(codec.nodeBuffer, "these tests run on Node")
+    fc.assert(
+      fc.property(fc.array(arbPcm, { minLength: 1, maxLength: 40 }), (frames) => {
+        const wire = frames.map((pcm) => AudioFrame.encodeBase64(pcm))
+        const held = wire.map((b64) => codec.decodePcmBuffer(Buf, b64, codec.allocSamples))
+        held.forEach((pcm, i) => {
+          assert.deepStrictEqual(Array.from(pcm), Array.from(codec.decodePcmTable(wire[i]!)))
+          assert.strictEqual(pcm.byteOffset % 8, 0, "8-byte aligned")
+        })
+        // Writing into one frame leaves every other frame as it was (no overlap in the slab).
+        for (const pcm of held) pcm.fill(7)
+        held.forEach((pcm, i) => assert.isTrue(pcm.every((x) => x === 7), `frame ${i} was overwritten`))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("100 ms frames share a slab; a frame too big for one gets memory of its own", () => {
+    const small = AudioFrame.encodeBase64(new Int16Array(2400).fill(3))
+    // Decode until a frame opens a fresh slab (at most a slab's worth): the next one follows it there.
+    let a = codec.decodePcmBuffer(Buf, small, codec.allocSamples)
+    for (let i = 0; i < 16 && a.byteOffset !== 0; i++) a = codec.decodePcmBuffer(Buf, small, codec.allocSamples)
+    assert.strictEqual(a.byteOffset, 0)
+    assert.strictEqual(a.buffer.byteLength, 64 * 1024)
+    const b = codec.decodePcmBuffer(Buf, small, codec.allocSamples)
+    assert.strictEqual(a.buffer, b.buffer, "one slab")
+    assert.strictEqual(b.byteOffset, a.byteOffset + a.byteLength)
+    const big = codec.decodePcmBuffer(Buf, AudioFrame.encodeBase64(new Int16Array(24000).fill(5)), codec.allocSamples)
+    assert.strictEqual(big.byteOffset, 0)
+    assert.strictEqual(big.buffer.byteLength, 48000)
+    assert.isTrue(big.every((x) => x === 5))
+  })
+})
