@@ -7,7 +7,6 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -430,15 +429,15 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /**
      * Frames decoded and handed on in the transport's receive callback: no fiber between the socket
-     * and the session. The reader's fiber only waits for the end (or an outcome a frame decided).
+     * and the session. The reader's fiber only waits for `messages` to end; a frame that decides the
+     * outcome (a fatal or recycling error, a fault) closes the transport, which ends it.
      */
     const pushReader = (
       conn: TransportConnection,
       listen: (handler: (text: string) => void) => void,
       offer: (event: ConnectionEvent) => void
     ): Effect.Effect<Outcome> =>
-      Effect.gen(function*() {
-        const stopped = yield* Deferred.make<Outcome>()
+      Effect.suspend(() => {
         let stop: Outcome | undefined
         const events: Array<ConnectionEvent> = []
         const onFrame = (text: string) => {
@@ -453,19 +452,18 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           } finally {
             events.length = 0
           }
-          if (stop !== undefined) Deferred.unsafeDone(stopped, Exit.succeed(stop))
+          if (stop !== undefined) Effect.runFork(conn.close())
         }
         listen(onFrame)
-        return yield* Effect.raceFirst(
-          Deferred.await(stopped),
-          conn.messages.await.pipe(
-            Effect.as(closedByServer()),
-            Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
-          )
-        ).pipe(Effect.ensuring(Effect.sync(() => {
+        return conn.messages.await.pipe(
+          Effect.as(closedByServer()),
+          Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error })),
+          Effect.map((ended) => stop ?? ended),
           // Frames after the end are not this connection's any more.
-          stop ??= closedByServer()
-        })))
+          Effect.ensuring(Effect.sync(() => {
+            stop ??= closedByServer()
+          }))
+        )
       })
 
     /** Takes frames in batches from `messages`; decodes a whole batch and hands it on in one offer. */
@@ -542,9 +540,10 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         }
       })
 
-    const recycler: Effect.Effect<Outcome> = Effect.raceFirst(
-      config.maxSessionDuration === undefined ? Effect.never : Effect.sleep(config.maxSessionDuration),
-      Queue.take(recycleRequests)
+    // Without a maximum duration only a request recycles (no timer fiber to race against).
+    const recycler: Effect.Effect<Outcome> = (config.maxSessionDuration === undefined
+      ? Queue.take(recycleRequests)
+      : Effect.raceFirst(Effect.sleep(config.maxSessionDuration), Queue.take(recycleRequests))
     ).pipe(Effect.zipRight(config.awaitIdle), Effect.as<Outcome>({ _tag: "Recycle" }))
 
     /** Replay, then what the last connection could not write, then the Outbox as it is now. */

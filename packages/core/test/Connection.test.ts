@@ -306,9 +306,10 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
     Effect.gen(function*() {
       const server = yield* MockServer
       const { seen } = yield* start()
-      // Both frames reach the transport before the connection's fibers run again.
+      // Pulled, both frames reach the transport before the reader runs again; pushed, the fatal
+      // frame closes the connection at once, so the second one finds no connection to go to.
       yield* server.send({ type: "error", event_id: "e1", error: { type: "invalid_request_error", code: "insufficient_quota", message: "no quota" } })
-      yield* server.send({ type: "ping", timestamp: 9 })
+      yield* Effect.fork(server.send({ type: "ping", timestamp: 9 }))
       yield* settle
       const events = yield* Ref.get(seen)
       assert.deepStrictEqual(tags(events), ["Connected#1", "Disconnected"])
