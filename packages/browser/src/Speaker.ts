@@ -60,11 +60,12 @@ export interface Speaker {
   readonly write: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, AudioDeviceError>
   /** The current stream has no more audio: what is queued plays out without waiting for the jitter buffer. */
   readonly end: Effect.Effect<void>
-  /** Starts counting a new stream from zero. */
+  /** Starts a new stream: counts from zero, and takes frames again after an `interrupt`. */
   readonly reset: Effect.Effect<void>
   /**
    * Stops playback at once, dropping what is queued, and succeeds with the ms played (as counted in
-   * the worklet when it stopped), then counts from zero.
+   * the worklet when it stopped), then counts from zero. Frames written after it are dropped until
+   * `reset` (or the next `play`): a reply still streaming in cannot restart the sound.
    */
   readonly interrupt: Effect.Effect<number>
   /** The worklet's last report (about every 20 ms while playing). */
@@ -133,6 +134,8 @@ export const sink = (options: Options = {}): Effect.Effect<Speaker, AudioDeviceE
     const interruptWaiters = new Map<number, Deferred.Deferred<number>>()
     let drainWaiters: Array<Deferred.Deferred<number>> = []
     let nextId = 0
+    /** Set by `interrupt`: the interrupted stream's later frames are dropped until `reset`. */
+    let stopped = false
     const ms = (frames: number) => framesToMs(frames, sampleRate)
     const wakeDrainWaiters = (value: number) => {
       const waiting = drainWaiters
@@ -190,13 +193,14 @@ export const sink = (options: Options = {}): Effect.Effect<Speaker, AudioDeviceE
           message: `the speaker plays mono ${sampleRate} Hz audio, got ${frame.channels} channel(s) at ${frame.sampleRate} Hz`
         }))
         : Effect.suspend(() => {
-          if (frame.data.length === 0) return Effect.void
+          if (stopped || frame.data.length === 0) return Effect.void
           // A copy: the frame's buffer may be shared or reused by its producer.
           const samples = frame.data.slice()
           return post({ type: "pcm", samples, seq: ++written }, [samples.buffer])
         })
 
     const interrupt: Effect.Effect<number> = Effect.gen(function*() {
+      stopped = true
       const id = nextId++
       const answer = yield* Deferred.make<number>()
       interruptWaiters.set(id, answer)
@@ -219,7 +223,13 @@ export const sink = (options: Options = {}): Effect.Effect<Speaker, AudioDeviceE
       })
     })
 
-    const reset = Effect.zipRight(post({ type: "reset" }), Effect.sync(() => void (progress = zero)))
+    const reset = Effect.zipRight(
+      post({ type: "reset" }),
+      Effect.sync(() => {
+        progress = zero
+        stopped = false
+      })
+    )
     const end = post({ type: "end" })
 
     const play = <E>(audio: Stream.Stream<AudioFrame.AudioFrame, E>): Effect.Effect<number, E | AudioDeviceError> =>
