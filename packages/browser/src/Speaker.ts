@@ -74,9 +74,13 @@ export interface Speaker {
   readonly drained: Effect.Effect<number>
   /**
    * Plays a whole stream (a message's `audio`): resets the count, writes every frame, ends and waits
-   * until it has played out; succeeds with the ms played. Interrupting it stops playback at once.
+   * until it has played out; succeeds with the ms played. Interrupting it (or closing the scope it
+   * runs in) stops playback at once and hands the ms played to `onInterrupt` (e.g. to `truncate`).
    */
-  readonly play: <E>(audio: Stream.Stream<AudioFrame.AudioFrame, E>) => Effect.Effect<number, E | AudioDeviceError>
+  readonly play: <E, R = never>(
+    audio: Stream.Stream<AudioFrame.AudioFrame, E>,
+    options?: { readonly onInterrupt?: ((playedMs: number) => Effect.Effect<void, never, R>) | undefined }
+  ) => Effect.Effect<number, E | AudioDeviceError, R>
 }
 
 /**
@@ -92,16 +96,14 @@ export interface Speaker {
  * import * as Effect from "effect/Effect"
  * import * as Stream from "effect/Stream"
  *
- * // Plays each message of a reply; on barge-in, stops and truncates the message at what was heard.
+ * // Plays each message of a reply. Interrupted (barge-in, or the reply's scope closed), it stops at
+ * // once and truncates the message at what the user heard.
  * const speak = (session: RealtimeSessionService, speaker: Speaker.Speaker, reply: Generation) =>
  *   reply.messages.pipe(Stream.runForEach((message) =>
- *     speaker.play(message.audio).pipe(
- *       Effect.onInterrupt(() =>
- *         speaker.interrupt.pipe(Effect.flatMap((audioEndMs) =>
- *           session.truncate({ messageId: message.messageId, modalities: ["audio"], audioEndMs }).pipe(Effect.ignore)
- *         ))
- *       )
- *     )
+ *     speaker.play(message.audio, {
+ *       onInterrupt: (audioEndMs) =>
+ *         session.truncate({ messageId: message.messageId, modalities: ["audio"], audioEndMs }).pipe(Effect.ignore)
+ *     })
  *   ))
  * ```
  *
@@ -232,11 +234,16 @@ export const sink = (options: Options = {}): Effect.Effect<Speaker, AudioDeviceE
     )
     const end = post({ type: "end" })
 
-    const play = <E>(audio: Stream.Stream<AudioFrame.AudioFrame, E>): Effect.Effect<number, E | AudioDeviceError> =>
+    const play = <E, R = never>(
+      audio: Stream.Stream<AudioFrame.AudioFrame, E>,
+      playOptions?: { readonly onInterrupt?: ((playedMs: number) => Effect.Effect<void, never, R>) | undefined }
+    ): Effect.Effect<number, E | AudioDeviceError, R> =>
       Effect.zipRight(
         reset,
         Effect.zipRight(Stream.runForEach(audio, write), Effect.zipRight(end, drained)).pipe(
-          Effect.onInterrupt(() => interrupt)
+          Effect.onInterrupt(() =>
+            Effect.flatMap(interrupt, (playedMs) => playOptions?.onInterrupt?.(playedMs) ?? Effect.void)
+          )
         )
       )
 

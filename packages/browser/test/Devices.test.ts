@@ -184,6 +184,21 @@ describe("Speaker.sink", () => {
       assert.strictEqual(render(processor, 1)[0], 0.25, "a new stream plays")
     }).pipe(Effect.scoped))
 
+  it.live("interrupting play stops at once and hands the ms played to onInterrupt", () =>
+    Effect.gen(function*() {
+      const world = makeAudioWorld()
+      const speaker = yield* Speaker.sink({ jitterMs: 20 })
+      let reported: number | undefined
+      const playing = yield* Effect.fork(speaker.play(Stream.concat(Stream.make(frame(1000)), Stream.never), {
+        onInterrupt: (ms) => Effect.sync(() => void (reported = ms))
+      }))
+      yield* settle
+      render(world.processors[0]!, 150) // 19200 frames = 800 ms
+      yield* Fiber.interrupt(playing)
+      assert.strictEqual(reported, 800)
+      assert.strictEqual(render(world.processors[0]!, 1)[0], 0)
+    }).pipe(Effect.scoped))
+
   it.effect("refuses audio at another rate than its own", () =>
     Effect.gen(function*() {
       makeAudioWorld()
