@@ -45,7 +45,7 @@ const observed = {
   maxPlayedFrames: 0,
   maxLevel: 0,
   truncatedAtMs: undefined as number | undefined,
-  /** `performance.now()` when the current message's first frame was reported played, and at the interrupt. */
+  /** `performance.now()` when the current message started playing (estimated at its first report), and at the interrupt. */
   firstPlayedAt: undefined as number | undefined,
   interruptedAt: undefined as number | undefined,
   interruptedPlayedFramesAfter: undefined as number | undefined
@@ -163,7 +163,8 @@ const session = (grant: Grant, pushToTalk: boolean) =>
     yield* speaker.progress.pipe(
       Effect.tap((p) =>
         Effect.sync(() => {
-          if (observed.playedFrames === 0 && p.playedFrames > 0) observed.firstPlayedAt = performance.now()
+          // When the message started playing: now, less what the worklet has played so far.
+          if (observed.playedFrames === 0 && p.playedFrames > 0) observed.firstPlayedAt = performance.now() - p.playedMs
           observed.playedFrames = p.playedFrames
           observed.maxPlayedFrames = Math.max(observed.maxPlayedFrames, p.playedFrames)
           observed.maxLevel = Math.max(observed.maxLevel, p.level)
