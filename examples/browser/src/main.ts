@@ -10,6 +10,7 @@ import type * as Generation from "@realtime-fx/core/Generation"
 import * as RealtimeSession from "@realtime-fx/core/RealtimeSession"
 import { Resampler } from "@realtime-fx/core/Resampler"
 import * as Tool from "@realtime-fx/core/Tool"
+import { Transport } from "@realtime-fx/core/Transport"
 import * as Xai from "@realtime-fx/core/Xai"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -51,6 +52,26 @@ const observed = {
   interruptedPlayedFramesAfter: undefined as number | undefined
 }
 ;(window as unknown as { realtimeFx: typeof observed }).realtimeFx = observed
+
+/**
+ * Diagnostics (used by the browser test): opens one connection with the given client secret through
+ * the browser transport and says how it went, e.g. the typed error of a refused handshake.
+ */
+const probeHandshake = (realtimeUrl: string, clientSecret: string) =>
+  Effect.gen(function*() {
+    const model = yield* Xai.make({ clientSecret: Redacted.make(clientSecret), baseUrl: realtimeUrl })
+    const transport = yield* Transport
+    yield* transport.open(model.request())
+    return { outcome: "open" }
+  }).pipe(
+    Effect.scoped,
+    Effect.catchAll((error) =>
+      Effect.succeed({ outcome: error._tag, message: error.message, code: "code" in error ? error.code : undefined })
+    ),
+    Effect.provide(BrowserTransport.layerWith({ openTimeout: "5 seconds" })),
+    Effect.runPromise
+  )
+;(window as unknown as { realtimeFxProbe: typeof probeHandshake }).realtimeFxProbe = probeHandshake
 
 const setState = (state: string) => {
   observed.state = state

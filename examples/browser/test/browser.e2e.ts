@@ -41,7 +41,10 @@ interface Observed {
   interruptedAt: number | undefined
   interruptedPlayedFramesAfter: number | undefined
 }
-declare const window: { realtimeFx: Observed }
+declare const window: {
+  realtimeFx: Observed
+  realtimeFxProbe: (url: string, secret: string) => Promise<{ outcome: string; message?: string; code?: number }>
+}
 declare const document: { querySelector: (selector: string) => { textContent: string | null } | null }
 
 const served = await start()
@@ -133,10 +136,25 @@ try {
   await page.screenshot({ path: `${artifacts}browser.png`, fullPage: true })
   log(`screenshot: ${artifacts}browser.png`)
 
+  assert.deepEqual(problems, [], "no page errors")
+
+  // A refused handshake (a secret the server never minted), in the browser: close 1006 before open,
+  // reported by the transport as a retryable ConnectionError that names the likely causes.
+  const refused = await page.evaluate(
+    ([url, secret]) => window.realtimeFxProbe(url!, secret!),
+    [served.fake!.url, "not-a-minted-secret"]
+  )
+  log(`refused handshake: ${JSON.stringify(refused)}`)
+  assert.equal(refused.outcome, "ConnectionError")
+  assert.equal(refused.code, 1006)
+  assert.match(refused.message ?? "", /client secret/)
+  // Chromium logs the refusal itself (with the reason it hides from the page): the only console error.
+  const logged: Array<string> = problems.slice()
+  assert.ok(logged.every((p) => p.includes("WebSocket connection to")), logged.join("\n"))
+
   const leaks = seen.filter((s) => s.includes(apiKey))
   assert.equal(leaks.length, 0, "the API key appears nowhere the page could see")
   assert.ok(!(await page.content()).includes(apiKey), "the API key is not in the page")
-  assert.deepEqual(problems, [], "no page errors")
   log("passed")
 } catch (error) {
   failed = true
