@@ -39,8 +39,9 @@ export interface Options {
  * (the `User-Agent` the providers add is dropped; the browser sends its own). A handshake the server
  * refuses shows in a browser as close 1006 before open, with no HTTP status: it fails with a
  * retryable `ConnectionError` whose message names the likely causes (an expired client secret, an
- * unreachable server, a subprotocol not echoed). Connections report `bufferedAmount`; a browser
- * exposes no WebSocket ping or pong, so they offer neither `ping` nor `activity`.
+ * unreachable server, a subprotocol not echoed). Connections report `bufferedAmount` and offer push
+ * delivery (`listen`, for an engine that uses it); a browser exposes no WebSocket ping or pong, so
+ * they offer neither `ping` nor `activity`.
  *
  * @since 0.2.0
  * @category constructors

@@ -60,6 +60,31 @@ describe("BrowserTransport over a WebSocket constructor", () => {
       assert.isAtLeast(conn.bufferedAmount!(), 0)
     }))
 
+  it.scopedLive("listen hands over the held frames in order, then pushes every new frame to its handler", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeServer.make()
+      const model = yield* Xai.make({ clientSecret: Redacted.make("s"), baseUrl: server.url })
+      const transport = yield* Effect.provide(Transport, TransportLive)
+      const conn = yield* transport.open(model.request())
+      const listen = (conn as { readonly listen?: (handler: (text: string) => void) => void }).listen
+      assert.isDefined(listen)
+      // Wait until the greeting is held in the mailbox, unread.
+      const held = () => Effect.map(conn.messages.size, Option.getOrElse(() => 0))
+      while ((yield* held()) === 0) yield* Effect.sleep("5 millis")
+      const got: Array<string> = []
+      listen!((text) => got.push(JSON.parse(text).type))
+      assert.strictEqual(got[0], "session.created", "the held frames first, in order")
+      const greeting = got.length
+      yield* server.inject({ type: "fake.one" })
+      yield* server.inject({ type: "fake.two" })
+      while (got.length < greeting + 2) yield* Effect.sleep("5 millis")
+      assert.deepStrictEqual(got.slice(-2), ["fake.one", "fake.two"])
+      assert.strictEqual(yield* held(), 0, "nothing went to the mailbox after listen")
+      yield* server.closeAll(4001, "gone")
+      const end = yield* Mailbox.toStream(conn.messages).pipe(Stream.runDrain, Effect.flip)
+      assert.strictEqual(end.code, 4001, "the mailbox still tells how the connection ended")
+    }))
+
   it.scoped("the fake server's client-secret route refuses a wrong API key", () =>
     Effect.gen(function*() {
       const server = yield* FakeServer.make({ requireAuth: apiKey })

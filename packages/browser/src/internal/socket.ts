@@ -111,8 +111,17 @@ export const open = (
       openTimeout: options.openTimeout
     })
 
+    // Frames go to the inbox until the connection listens (`listen`), then straight to its handler.
+    let listener: ((text: string) => void) | undefined
     const onData = (data: string | Uint8Array): void => {
-      inbox.unsafeOffer(typeof data === "string" ? data : decoder.decode(data))
+      const text = typeof data === "string" ? data : decoder.decode(data)
+      if (listener !== undefined) listener(text)
+      else inbox.unsafeOffer(text)
+    }
+    const listen = (handler: (text: string) => void): void => {
+      const held = Effect.runSyncExit(inbox.clear)
+      if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
+      listener = handler
     }
 
     yield* socket.runRaw(onData, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
@@ -181,12 +190,15 @@ export const open = (
         }
       })
 
-    return {
+    const connection: TransportConnection = {
       send,
       messages: inbox,
       close,
       bufferedAmount: () => state.ws?.bufferedAmount ?? 0
-    } satisfies TransportConnection
+    }
+    // Push delivery (`TransportConnection.listen`, from core 0.2's engine): added apart so that this
+    // compiles against a core whose interface does not name it yet.
+    return Object.assign(connection, { listen })
   })
 
 /** @internal */
