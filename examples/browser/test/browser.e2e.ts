@@ -100,7 +100,7 @@ try {
   log(`user transcript: ${await text("#user-transcript")}`)
   await page.waitForFunction(() => (document.querySelector("#tools")?.textContent ?? "").includes("get_weather"), null, { timeout: 10_000 })
   log(`tool call: ${await text("#tools")}`)
-  await page.waitForFunction(() => (document.querySelector("#assistant-transcript")?.textContent ?? "").includes("get_weather tool returned"), null, { timeout: 10_000 })
+  await page.waitForFunction(() => (document.querySelector("#assistant-transcript")?.textContent ?? "").includes("The get_weather"), null, { timeout: 10_000 })
   log(`reply transcript: ${await text("#assistant-transcript")}`)
 
   // Let about 1.2 s of the 6 s reply play, then interrupt.
