@@ -107,10 +107,11 @@ let talking = false
 const session = (grant: Grant, pushToTalk: boolean) =>
   Effect.gen(function*() {
     yield* BrowserTransport.checkModel
+    // The speaker's AudioContext first, while the Connect click still counts as a user gesture.
+    const speaker = yield* Speaker.sink({ jitterMs: 60 })
     const session = yield* RealtimeSession.make()
     // make() returns once connected; later Connected/Reconnected events come from the stream.
     setState("connected")
-    const speaker = yield* Speaker.sink({ jitterMs: 60 })
     const events = yield* session.subscribeEvents
     const generations = yield* session.subscribeGenerations
 
