@@ -3,7 +3,7 @@ import { defineWorkspace, mergeConfig } from "vitest/config"
 import { shared } from "./vitest.shared.js"
 
 export default defineWorkspace(
-  ["core", "test-kit", "node", "demo"].map((name) =>
+  ["core", "test-kit", "node", "demo", "browser"].map((name) =>
     mergeConfig(shared, {
       test: { name, root: `./packages/${name}` }
     })

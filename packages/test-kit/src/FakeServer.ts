@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
 import { WebSocketServer } from "ws"
+import * as Secrets from "./internal/fakeClientSecrets.js"
 import * as Conn from "./internal/fakeConnection.js"
 
 /**
@@ -143,6 +144,14 @@ export interface FakeRequest {
 export interface FakeServer {
   /** `ws://<host>:<port>/v1/realtime` (any path is accepted; the model comes from `?model=`). */
   readonly url: string
+  /**
+   * `http://<host>:<port>/v1`: the `baseUrl` for `Xai.createClientSecret`. Its
+   * `POST /v1/realtime/client_secrets` mints secrets (checked against `requireAuth` as a bearer
+   * token) that the WebSocket accepts as the `xai-client-secret.<value>` subprotocol.
+   *
+   * @since 0.2.0
+   */
+  readonly httpUrl: string
   readonly port: number
   /** Connections open now. */
   readonly connections: Effect.Effect<number>
@@ -235,14 +244,12 @@ export const make = (options: FakeServerOptions = {}): Effect.Effect<FakeServer,
       requests: [],
       open: new Set(),
       conversations: new Map(),
+      clientSecrets: new Set(),
       nextId: (prefix) => `${prefix}_${(++counter).toString().padStart(6, "0")}`
     }
     const http = yield* Effect.acquireRelease(
       Effect.async<Http.Server, FakeServerError>((resume) => {
-        const server = Http.createServer((_req, res) => {
-          res.writeHead(426, { "Content-Type": "application/json" })
-          res.end(JSON.stringify({ error: { message: "fake realtime server: connect with a WebSocket" } }))
-        })
+        const server = Http.createServer((req, res) => Secrets.serveHttp(ctx, req, res))
         const onError = (cause: Error) => resume(Effect.fail(new FakeServerError({ message: `cannot listen on ${host}:${options.port ?? 0}: ${cause.message}`, cause })))
         server.once("error", onError)
         server.listen(options.port ?? 0, host, () => {
@@ -267,6 +274,7 @@ export const make = (options: FakeServerOptions = {}): Effect.Effect<FakeServer,
     const each = (f: (c: Conn.ConnectionHandle) => void) => Effect.sync(() => ctx.open.forEach(f))
     const server: FakeServer = {
       url: `ws://${host.includes(":") ? `[${host}]` : host}:${port}/v1/realtime`,
+      httpUrl: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
       port,
       connections: Effect.sync(() => ctx.open.size),
       received: Effect.sync(() => ctx.received.slice()),
@@ -293,6 +301,8 @@ export const make = (options: FakeServerOptions = {}): Effect.Effect<FakeServer,
  */
 export interface FakeServerHandle {
   readonly url: string
+  /** See `FakeServer.httpUrl`. @since 0.2.0 */
+  readonly httpUrl: string
   readonly port: number
   readonly connections: () => Promise<number>
   readonly received: () => Promise<ReadonlyArray<Record<string, unknown>>>
@@ -322,6 +332,7 @@ export const start = async (
   const run = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
   const server: FakeServerHandle = {
     url: s.url,
+    httpUrl: s.httpUrl,
     port: s.port,
     connections: () => run(s.connections),
     received: () => run(s.received),

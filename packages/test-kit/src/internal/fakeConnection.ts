@@ -36,6 +36,8 @@ export interface ServerContext {
   readonly open: Set<ConnectionHandle>
   /** Conversations by id, kept for `?conversation_id=` resumption. */
   readonly conversations: Map<string, Array<Item>>
+  /** Client secrets minted by `POST .../realtime/client_secrets`, accepted as the subprotocol. */
+  readonly clientSecrets: Set<string>
   readonly nextId: (prefix: string) => string
 }
 
@@ -840,10 +842,13 @@ const reject = (socket: Duplex, status: number, message: string): void => {
   socket.destroy()
 }
 
-const authorized = (token: string, req: IncomingMessage): boolean => {
+const authorized = (ctx: ServerContext, token: string, req: IncomingMessage): boolean => {
   if (req.headers.authorization === `Bearer ${token}`) return true
   const protocols = String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim())
-  return protocols.includes(`xai-client-secret.${token}`)
+  return protocols.some((p) =>
+    p.startsWith("xai-client-secret.") &&
+    (p === `xai-client-secret.${token}` || ctx.clientSecrets.has(p.slice("xai-client-secret.".length)))
+  )
 }
 
 /**
@@ -867,7 +872,7 @@ export const serveUpgrade = (
     }
     if (faults.rejectHandshake !== undefined) return reject(socket, faults.rejectHandshake, "fake server: handshake rejected")
     const token = ctx.options.requireAuth
-    if (token !== undefined && !authorized(token, req)) return reject(socket, 401, "Incorrect API key provided.")
+    if (token !== undefined && !authorized(ctx, token, req)) return reject(socket, 401, "Incorrect API key provided.")
 
     const queue = yield* Queue.unbounded<string>()
     const closed = yield* Deferred.make<void>()
