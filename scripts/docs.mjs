@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import * as path from "node:path"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const packages = ["core", "node", "test-kit"]
+const packages = ["core", "node", "test-kit", "browser"]
 const docgen = path.join(root, "node_modules", ".bin", "docgen")
 // docgen runs `tsc` and `tsx` by name: the repository's own binaries come first on the PATH.
 const env = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}` }
