@@ -496,6 +496,16 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         }
       })
 
+    /** The first fatal error among frames no one will read (nothing is handed on). */
+    const fatalAmong = (frames: Iterable<string>): Outcome | undefined => {
+      const events: Array<ConnectionEvent> = []
+      for (const text of frames) {
+        const outcome = ingest(text, events)
+        if (outcome?._tag === "Fatal") return outcome
+      }
+      return undefined
+    }
+
     /** Writes the Outbox for as long as the connection lives, everything queued at a time. */
     const writer = (conn: TransportConnection): Effect.Effect<Outcome> =>
       Effect.uninterruptibleMask((restore) =>
@@ -575,7 +585,12 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
             attributes: { "realtime.connection": connection }
           })
         ))
-        if (Either.isLeft(primed)) return { _tag: "Dropped", error: primed.left } as const
+        if (Either.isLeft(primed)) {
+          // The write failed because the server closed: a fatal error it sent first is the reason.
+          const held = yield* Effect.either(conn.messages.clear)
+          const fatal = Either.isRight(held) ? fatalAmong(held.right) : undefined
+          return fatal ?? { _tag: "Dropped", error: primed.left } as const
+        }
         yield* sink.offerAll([{ _tag: "Connected", connection, reconnected: connection > 1 }])
         return yield* Effect.raceAll([
           guard("the connection reader", reader(conn)),
