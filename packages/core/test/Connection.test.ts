@@ -306,8 +306,8 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
     Effect.gen(function*() {
       const server = yield* MockServer
       const { seen } = yield* start()
-      // Pulled, both frames reach the transport before the reader runs again; pushed, the fatal
-      // frame closes the connection at once, so the second one finds no connection to go to.
+      // Pulled, both frames reach the transport before the reader runs again; pushed, the second
+      // one reaches the listener (or no connection) after the fatal frame decided the outcome.
       yield* server.send({ type: "error", event_id: "e1", error: { type: "invalid_request_error", code: "insufficient_quota", message: "no quota" } })
       yield* Effect.fork(server.send({ type: "ping", timestamp: 9 }))
       yield* settle
