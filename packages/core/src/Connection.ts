@@ -7,10 +7,12 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
@@ -429,8 +431,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /**
      * Frames decoded and handed on in the transport's receive callback: no fiber between the socket
-     * and the session. The reader's fiber only waits for `messages` to end; a frame that decides the
-     * outcome (a fatal or recycling error, a fault) closes the transport, which ends it.
+     * and the session. The reader waits for `messages` to end, or for a frame that decides the
+     * outcome (a fatal or recycling error, a fault): that ends it at once, as in the pull path (a
+     * close handshake the peer may never answer is not waited for; the scope closes the transport).
      */
     const pushReader = (
       conn: TransportConnection,
@@ -439,6 +442,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     ): Effect.Effect<Outcome> =>
       Effect.suspend(() => {
         let stop: Outcome | undefined
+        const decided = Deferred.unsafeMake<Outcome>(FiberId.none)
         const events: Array<ConnectionEvent> = []
         const onFrame = (text: string) => {
           if (stop !== undefined) return
@@ -452,13 +456,15 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           } finally {
             events.length = 0
           }
-          if (stop !== undefined) Effect.runFork(conn.close())
+          if (stop !== undefined) Deferred.unsafeDone(decided, Exit.succeed(stop))
         }
         listen(onFrame)
-        return conn.messages.await.pipe(
+        const ended = conn.messages.await.pipe(
           Effect.as(closedByServer()),
-          Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error })),
-          Effect.map((ended) => stop ?? ended),
+          Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
+        )
+        return (stop !== undefined ? Effect.succeed(stop) : Effect.raceFirst(Deferred.await(decided), ended)).pipe(
+          Effect.map((outcome) => stop ?? outcome),
           // Frames after the end are not this connection's any more.
           Effect.ensuring(Effect.sync(() => {
             stop ??= closedByServer()
@@ -489,6 +495,16 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           if (done) return closedByServer()
         }
       })
+
+    /** The first fatal error among frames no one will read (nothing is handed on). */
+    const fatalAmong = (frames: Iterable<string>): Outcome | undefined => {
+      const events: Array<ConnectionEvent> = []
+      for (const text of frames) {
+        const outcome = ingest(text, events)
+        if (outcome?._tag === "Fatal") return outcome
+      }
+      return undefined
+    }
 
     /** Writes the Outbox for as long as the connection lives, everything queued at a time. */
     const writer = (conn: TransportConnection): Effect.Effect<Outcome> =>
@@ -569,7 +585,12 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
             attributes: { "realtime.connection": connection }
           })
         ))
-        if (Either.isLeft(primed)) return { _tag: "Dropped", error: primed.left } as const
+        if (Either.isLeft(primed)) {
+          // The write failed because the server closed: a fatal error it sent first is the reason.
+          const held = yield* Effect.either(conn.messages.clear)
+          const fatal = Either.isRight(held) ? fatalAmong(held.right) : undefined
+          return fatal ?? { _tag: "Dropped", error: primed.left } as const
+        }
         yield* sink.offerAll([{ _tag: "Connected", connection, reconnected: connection > 1 }])
         return yield* Effect.raceAll([
           guard("the connection reader", reader(conn)),

@@ -306,8 +306,8 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
     Effect.gen(function*() {
       const server = yield* MockServer
       const { seen } = yield* start()
-      // Pulled, both frames reach the transport before the reader runs again; pushed, the fatal
-      // frame closes the connection at once, so the second one finds no connection to go to.
+      // Pulled, both frames reach the transport before the reader runs again; pushed, the second
+      // one reaches the listener (or no connection) after the fatal frame decided the outcome.
       yield* server.send({ type: "error", event_id: "e1", error: { type: "invalid_request_error", code: "insufficient_quota", message: "no quota" } })
       yield* Effect.fork(server.send({ type: "ping", timestamp: 9 }))
       yield* settle
@@ -344,6 +344,23 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
       assert.include(error.defect ?? "", "boom in the sink")
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
+  it.effect("a fatal error the server sent before its close is not lost when the close fails the replay's write", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      // Every write fails (the connection is gone): only the frame already received tells why.
+      yield* server.failNextSends(5)
+      const { consumer, seen } = yield* start()
+      yield* TestClock.adjust("30 seconds")
+      yield* settle
+      const exit = yield* Fiber.join(consumer)
+      assert.strictEqual(failureTag(exit), "AuthenticationError")
+      assert.strictEqual(yield* server.attempts, 1, "a refused key is not retried")
+      assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Disconnected"])
+    }).pipe(Effect.provide(MockTransport.layer({
+      push,
+      greeting: () => [{ type: "error", event_id: "e1", error: { type: "invalid_request_error", code: "invalid_api_key", message: "bad key" } }]
+    }))))
 
   it("retryDelays: 0.1 s first, then the retry interval", () => {
     assert.deepStrictEqual(Connection.retryDelays(retry).map(Duration.toMillis), [100, 2000, 2000])

@@ -122,3 +122,23 @@ describe("Connection over NodeTransport (loopback)", () => {
       yield* Fiber.interrupt(consumer)
     }).pipe(Effect.provide(NodeTransport.layer), Effect.scoped), 10_000)
 })
+
+describe("Connection over NodeTransport: a frame that decides the outcome", () => {
+  it.live("a fatal error from a peer that never answers the close frame ends the events at once (not after ws's 30 s close timeout)", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback()
+      const conn = yield* connect(server.url)
+      yield* until(() => server.received.length >= 1)
+      const socket = server.sockets[0]!
+      socket.send(JSON.stringify({ type: "error", error: { type: "invalid_request_error", code: "invalid_api_key", message: "bad key" } }))
+      // The peer stops reading: the client's close frame is never answered.
+      ;(socket as unknown as { _socket: { pause: () => void } })._socket.pause()
+      // Far below ws's 30 s close timeout: the outcome is known when the frame arrives.
+      const exit = yield* conn.events.pipe(Stream.runDrain, Effect.timeout("3 seconds"), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = Option.getOrThrow(Cause.failureOption(exit.cause))
+        assert.strictEqual(error._tag, "AuthenticationError")
+      }
+    }).pipe(Effect.provide(NodeTransport.layer), Effect.scoped), 10_000)
+})

@@ -5,6 +5,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -223,6 +224,42 @@ describe("NodeTransport", () => {
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["one", "two"])
       const sendError = yield* Effect.flip(connection.send("late"))
       assert.isTrue(sendError.retryable)
+    })))
+
+  it.scopedLive("listen: frames held before it come first, in order, then pushed ones; messages still tells the end", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      for (let i = 0; i < 50; i++) peer.ws.send(`m${i}`)
+      yield* Effect.sleep("100 millis") // all 50 held in messages
+      const seen: Array<string> = []
+      assert.isDefined(connection.listen)
+      connection.listen!((text) => seen.push(text))
+      assert.strictEqual(seen.length, 50, "the held frames are handed over in the listen call")
+      for (let i = 50; i < 100; i++) peer.ws.send(`m${i}`)
+      peer.ws.close(1000, "done")
+      yield* connection.messages.await
+      assert.deepStrictEqual(seen, Array.from({ length: 100 }, (_, i) => `m${i}`))
+    })))
+
+  it.scopedLive("listen after the server closed still hands over the frames sent before the close, then messages ends", () =>
+    provide(Effect.gen(function*() {
+      const server = yield* makeServer()
+      const connection = yield* open(request(server.url))
+      const peer = yield* Queue.take(server.connections)
+      peer.ws.send("one")
+      peer.ws.send("two")
+      peer.ws.close(4000, "bye")
+      // The close handshake is over on both sides: messages is closing, both frames still held.
+      yield* Deferred.await(peer.closed)
+      yield* Effect.sleep("100 millis")
+      assert.deepStrictEqual(connection.messages.unsafeSize(), Option.some(2))
+      const seen: Array<string> = []
+      connection.listen!((text) => seen.push(text))
+      const ended = yield* Effect.flip(connection.messages.await)
+      assert.deepStrictEqual(seen, ["one", "two"])
+      assert.strictEqual(ended.code, 4000)
     })))
 
   it.scopedLive("a server close with 1011 fails messages with the code and the reason", () =>
