@@ -56,7 +56,8 @@ const docs = Tool.mcp({
   headers: { "X-Api-Key": Redacted.make(mcpSecrets.header) }
 })
 
-describe("session engine v2 (MockTransport)", () => {
+// Every case runs with the frames pulled from the transport and pushed through `listen`.
+describe.each([{ push: false }, { push: true }])("session engine v2 (MockTransport), push: $push", ({ push }) => {
   for (const anchors of ["explicit", "xAI null"] as const) {
     it.scoped(`defect 1/2: after a drop the history re-sent holds both sides in order (${anchors} previous ids)`, () =>
       Effect.gen(function*() {
@@ -86,7 +87,7 @@ describe("session engine v2 (MockTransport)", () => {
           expected
         )
         assert.deepStrictEqual(summary((yield* session.chatContext).items), expected)
-      }).pipe(Effect.provide(layer())))
+      }).pipe(Effect.provide(layer({}, { push }))))
   }
 
   for (const code of ["invalid_api_key", "insufficient_quota"] as const) {
@@ -117,7 +118,7 @@ describe("session engine v2 (MockTransport)", () => {
         assert.isFalse(yield* server.isConnected)
         yield* TestClock.adjust("1 minute")
         assert.strictEqual(yield* server.attempts, 1, "a fatal error is not retried")
-      }).pipe(Effect.provide(layer())))
+      }).pipe(Effect.provide(layer({}, { push }))))
   }
 
   it.scoped("calls made before the first connection are queued and sent once it opens, after the session.update", () =>
@@ -139,7 +140,7 @@ describe("session engine v2 (MockTransport)", () => {
         "input_audio_buffer.append",
         "input_audio_buffer.commit"
       ])
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   it.scoped("debugEvents: MCP secrets are redacted in every published session.update and session.updated; server text is scrubbed", () =>
     Effect.gen(function*() {
@@ -162,7 +163,7 @@ describe("session engine v2 (MockTransport)", () => {
       assert.isTrue(error.recoverable)
       assert.include(error.error.message, "Incorrect API key provided")
       assert.notInclude(error.error.message, secrets[2]!)
-    }).pipe(Effect.provide(layer({ tools: [docs] }))))
+    }).pipe(Effect.provide(layer({ tools: [docs] }, { push }))))
 
   /** Drops the connection with the next `attempts` attempts failing as given; returns a reply request made meanwhile. */
   const endWhileReconnecting = (attempts: number, status: number | undefined) =>
@@ -192,7 +193,7 @@ describe("session engine v2 (MockTransport)", () => {
       const { attempts, error } = yield* endWhileReconnecting(1, 401)
       assert.strictEqual(error._tag, "AuthenticationError")
       assert.strictEqual(attempts, 2, "not retried")
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   it.scoped("retries exhausted while reconnecting: everything fails with a non-retryable ConnectionError", () =>
     Effect.gen(function*() {
@@ -200,7 +201,7 @@ describe("session engine v2 (MockTransport)", () => {
       assert.strictEqual(error._tag, "ConnectionError")
       assert.isFalse(error._tag === "ConnectionError" && error.retryable)
       assert.strictEqual(attempts, 1 + 3, "the first connection, then maxRetry attempts")
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   it.scoped("resumption refused: requests made while reconnecting go out after the re-sent history, never before it", () =>
     Effect.gen(function*() {
@@ -226,5 +227,5 @@ describe("session engine v2 (MockTransport)", () => {
       assert.deepStrictEqual(yield* sent(), ["session.update", "create u1", "create u2", "response.create"])
       yield* Fiber.interrupt(reply)
       yield* Fiber.interrupt(sync)
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 })

@@ -13,7 +13,8 @@ const countOf = (frames: ReadonlyArray<{ readonly type: string }>, type: string)
   frames.filter((f) => f.type === type).length
 
 
-describe("RealtimeSession review", () => {
+// Every case runs with the frames pulled from the transport and pushed through `listen`.
+describe.each([{ push: false }, { push: true }])("RealtimeSession review, push: $push", ({ push }) => {
   // Rule: generateReply — "no match within 5 s fails it with a timeout". A timed-out request that
   // never gets a response.created must not block later replies for ever (first session), but the next
   // request may not race a response that may still be on its way either (issue 9, defect 8): it waits
@@ -34,7 +35,7 @@ describe("RealtimeSession review", () => {
       yield* TestClock.adjust("1 second")
       yield* settle
       assert.strictEqual(countOf(yield* server.clientEvents, "response.create"), 2, "sent once the drain bound passed")
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   it.scoped("a generateReply the server refuses (error naming it) fails with that error; the next goes out at once", () =>
     Effect.gen(function*() {
@@ -55,7 +56,7 @@ describe("RealtimeSession review", () => {
       yield* Effect.fork(Effect.scoped(session.generateReply()))
       yield* settle
       assert.strictEqual(countOf(yield* server.clientEvents, "response.create"), 2, "the second reply is sent at once")
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   // Rule: tool outputs go back, then one response.create; a response that never comes must not hang
   // the session. The tool reply (`tool_reply_<id>`) has no deferred, hence no timeout: when its
@@ -80,7 +81,7 @@ describe("RealtimeSession review", () => {
       yield* script.responseCreated("resp_u", clientEventId(frames[1]!))
       const gen = yield* Fiber.join(reply)
       assert.strictEqual(gen.responseId, "resp_u")
-    }).pipe(Effect.provide(layer({ tools: [weather] }))))
+    }).pipe(Effect.provide(layer({ tools: [weather] }, { push }))))
 
   // Rule: Reconnect — "fail any pending generateReply ... and end the current generation". A reply
   // that was WAITING its turn behind the failed one is not failed, but it is never sent either:
@@ -105,7 +106,7 @@ describe("RealtimeSession review", () => {
       yield* script.responseCreated("resp_b", clientEventId(onSecond[0]!))
       const gen = yield* Fiber.join(b)
       assert.strictEqual(gen.responseId, "resp_b")
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   // Rules: "fail any pending generateReply (its response is gone with the old connection)" and "a
   // response.created whose request already failed must not play: cancel it". The Outbox re-sends a
@@ -131,7 +132,7 @@ describe("RealtimeSession review", () => {
       assert.deepStrictEqual(gens.map((g) => g.responseId), [], "the stale response is not a generation")
       const cancels = (yield* server.clientEvents).filter((f) => f.type === "response.cancel")
       assert.deepStrictEqual(cancels.map((f) => f.event["response_id"]), ["resp_stale"])
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   // Known defect: "tool outputs dropped when a reply is interrupted (the model then waits forever)".
   // A function-call-only response has no audio/text delta, so it has not "spoken": interrupt()
@@ -155,7 +156,7 @@ describe("RealtimeSession review", () => {
         .filter((i) => i.type === "function_call_output")
       assert.deepStrictEqual(outputs.map((o) => o.call_id), ["call_1"])
       assert.strictEqual(countOf(yield* server.clientEvents, "response.create"), 0, "no reply after an interrupt")
-    }).pipe(Effect.provide(layer({ tools: [weather] }))))
+    }).pipe(Effect.provide(layer({ tools: [weather] }, { push }))))
 
   // Same known defect, xAI path: a response talked over before it spoke is discarded at
   // speech_started (no response.done comes); when it already made a function call, discard drops the
@@ -175,7 +176,7 @@ describe("RealtimeSession review", () => {
         .map((f) => f.event["item"] as { type: string; call_id?: string })
         .filter((i) => i.type === "function_call_output")
       assert.deepStrictEqual(outputs.map((o) => o.call_id), ["call_2"])
-    }).pipe(Effect.provide(layer({ tools: [weather] }))))
+    }).pipe(Effect.provide(layer({ tools: [weather] }, { push }))))
 
   // Rule (xAI deletes): "a conversation.item.deleted with an empty item_id acknowledges the oldest
   // pending delete". A delete sent on a connection that dropped (its caller has since timed out) is
@@ -208,7 +209,7 @@ describe("RealtimeSession review", () => {
       const result = truncate.unsafePoll()
       assert.isNotNull(result, "the truncate (delete) is acknowledged")
       assert.deepStrictEqual((yield* session.chatContext).items.map((i) => i.id), ["b"])
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   // Rule (xAI transcription): "The mirrored user message gets that one transcript only". A completion
   // arriving after the held one was flushed (xAI re-transcribes at the commit, often after the reply
@@ -229,7 +230,7 @@ describe("RealtimeSession review", () => {
       const u1 = (yield* session.chatContext).items.find((i) => i.id === "u1")
       assert.isDefined(u1)
       assert.strictEqual(Chat.textOf(u1 as Chat.ChatMessage), "what is the weather")
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   // Known defect: "chat history not restored after reconnect (and restored text-only items then
   // wrongly truncated)". After a reconnect `audioMsByItem` is cleared, so truncating (with audio) an
@@ -273,7 +274,7 @@ describe("RealtimeSession review", () => {
       const recreated = after.filter((f) => f.type === "conversation.item.create")
         .map((f) => f.event["item"] as { id: string; content: ReadonlyArray<{ text?: string }> })
       assert.deepStrictEqual(recreated.map((i) => [i.id, i.content[0]?.text]), [["item_1", "Hello there"]])
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 
   // Review: after a reconnect the mirror was reset to empty until the server echoed the replayed
   // items; a second drop in that window replayed nothing and the history was lost.
@@ -292,5 +293,5 @@ describe("RealtimeSession review", () => {
           .map((f) => (f.event["item"] as { id: string }).id)
         assert.deepStrictEqual(replayed, ["a"], `connection ${connection}`)
       }
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer({}, { push }))))
 })

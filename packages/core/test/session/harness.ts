@@ -19,10 +19,11 @@ export const settle = Effect.gen(function*() {
   for (let i = 0; i < 40; i++) yield* Effect.yieldNow()
 })
 
-/** MockTransport + an xAI model + the linear resampler. */
-export const layer = (options: Xai.Options = {}) =>
+/** MockTransport (frames pulled from `messages`, or pushed through `listen` with `push`) + an xAI model + the linear resampler. */
+export const layer = (options: Xai.Options = {}, transport: { readonly push?: boolean } = {}) =>
   Layer.mergeAll(
     MockTransport.layer({
+      push: transport.push,
       // A scripted server keeps no conversation: each connection is a new one (resuming falls back to the replay).
       greeting: (connection) => [
         { type: "session.created", event_id: "ev_s", session: { id: `sess_${connection}` } },
