@@ -110,8 +110,8 @@ const session = (grant: Grant, pushToTalk: boolean) =>
     // The speaker's AudioContext first, while the Connect click still counts as a user gesture.
     const speaker = yield* Speaker.sink({ jitterMs: 60 })
     const session = yield* RealtimeSession.make()
-    // make() returns once connected; later Connected/Reconnected events come from the stream.
-    setState("connected")
+    // make() starts connecting and returns: the state follows the session's Connected events
+    // (subscribed to right away, before the socket can open).
     const events = yield* session.subscribeEvents
     const generations = yield* session.subscribeGenerations
 
