@@ -4,8 +4,9 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
-import type * as Mailbox from "effect/Mailbox"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { AuthenticationError, ConnectionError } from "./Errors.js"
@@ -99,3 +100,42 @@ export interface TransportService {
  * @category tags
  */
 export class Transport extends Context.Tag("@realtime-fx/core/Transport")<Transport, TransportService>() {}
+
+/**
+ * A connection's received frames, for transports: `offer` puts a frame in `messages` until someone
+ * calls `listen`, then hands it straight to the listener. `listen` first hands over the frames
+ * `messages` holds, in order. A transport returns `messages` and `listen` as its connection's and
+ * ends `messages` when the connection ends.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Inbox {
+  readonly messages: Mailbox.Mailbox<string, ConnectionError>
+  /** One received frame; false when `messages` has ended and nobody listens. */
+  readonly offer: (text: string) => boolean
+  readonly listen: (handler: (text: string) => void) => void
+}
+
+/**
+ * Makes an `Inbox`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeInbox: Effect.Effect<Inbox> = Effect.map(Mailbox.make<string, ConnectionError>(), (messages) => {
+  let listener: ((text: string) => void) | undefined
+  return {
+    messages,
+    offer: (text) => {
+      if (listener === undefined) return messages.unsafeOffer(text)
+      listener(text)
+      return true
+    },
+    listen: (handler) => {
+      const held = Effect.runSyncExit(messages.clear)
+      if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
+      listener = handler
+    }
+  }
+})

@@ -5,6 +5,8 @@
  */
 import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
 import {
+  type Inbox,
+  makeInbox,
   Transport,
   type TransportConnection,
   type TransportRequest,
@@ -13,9 +15,7 @@ import {
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Mailbox from "effect/Mailbox"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 
@@ -127,12 +127,10 @@ type Outcome =
 
 interface MockConnection {
   readonly id: number
-  readonly inbox: Mailbox.Mailbox<string, ConnectionError>
+  readonly inbox: Inbox
   /** Opens when the connection ends (releases sends held by a server that stopped reading). */
   readonly ended: Effect.Latch
   closed: boolean
-  /** The connection's push handler once it listens (`Options.push`). */
-  listener: ((text: string) => void) | undefined
 }
 
 const parseFrame = (connection: number, text: string): ClientFrame => {
@@ -195,7 +193,7 @@ export const make = (
             yield* Ref.set(openConnection, undefined)
             yield* Ref.set(current, yield* Deferred.make<MockConnection>())
           }
-          yield* code === 1000 ? conn.inbox.end : conn.inbox.fail(closeError(code, reason))
+          yield* code === 1000 ? conn.inbox.messages.end : conn.inbox.messages.fail(closeError(code, reason))
         })
       })
 
@@ -231,13 +229,12 @@ export const make = (
         const id = yield* Ref.updateAndGet(connectionCount, (n) => n + 1)
         const conn: MockConnection = {
           id,
-          inbox: yield* Mailbox.make<string, ConnectionError>(),
+          inbox: yield* makeInbox,
           ended: yield* Effect.makeLatch(false),
-          closed: false,
-          listener: undefined
+          closed: false
         }
         yield* Effect.addFinalizer(() => endConnection(conn, 1000))
-        for (const event of options.greeting?.(id) ?? []) conn.inbox.unsafeOffer(JSON.stringify(event))
+        for (const event of options.greeting?.(id) ?? []) conn.inbox.offer(JSON.stringify(event))
         yield* publish(conn)
 
         let pending = 0
@@ -265,14 +262,8 @@ export const make = (
 
         return {
           send,
-          messages: conn.inbox,
-          listen: options.push === true
-            ? (handler: (text: string) => void) => {
-              const held = Effect.runSyncExit(conn.inbox.clear)
-              if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
-              conn.listener = handler
-            }
-            : undefined,
+          messages: conn.inbox.messages,
+          listen: options.push === true ? conn.inbox.listen : undefined,
           close: (code?: number, reason?: string) => endConnection(conn, code ?? 1000, reason),
           bufferedAmount: () => pending,
           ping: Effect.sync(() => {
@@ -290,13 +281,7 @@ export const make = (
 
     const serverSend = (event: object | string): Effect.Effect<void> => {
       const text = typeof event === "string" ? event : JSON.stringify(event)
-      const loop: Effect.Effect<void> = Effect.flatMap(awaitConn, (conn) => {
-        if (conn.listener !== undefined) {
-          conn.listener(text)
-          return Effect.void
-        }
-        return conn.inbox.unsafeOffer(text) ? Effect.void : loop
-      })
+      const loop: Effect.Effect<void> = Effect.flatMap(awaitConn, (conn) => conn.inbox.offer(text) ? Effect.void : loop)
       return loop
     }
 

@@ -6,14 +6,13 @@
 import * as Socket from "@effect/platform/Socket"
 import type { AuthenticationError } from "@realtime-fx/core/Errors"
 import { ConnectionError } from "@realtime-fx/core/Errors"
-import type { TransportConnection, TransportRequest } from "@realtime-fx/core/Transport"
+import { makeInbox, type TransportConnection, type TransportRequest } from "@realtime-fx/core/Transport"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -102,7 +101,8 @@ export const open = (
       closeReason: undefined,
       invalidRequest: undefined
     }
-    const inbox = yield* Mailbox.make<string, ConnectionError>()
+    const received = yield* makeInbox
+    const inbox = received.messages
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
 
@@ -111,17 +111,8 @@ export const open = (
       openTimeout: options.openTimeout
     })
 
-    // Frames go to the inbox until the connection listens (`listen`), then straight to its handler.
-    let listener: ((text: string) => void) | undefined
     const onData = (data: string | Uint8Array): void => {
-      const text = typeof data === "string" ? data : decoder.decode(data)
-      if (listener !== undefined) listener(text)
-      else inbox.unsafeOffer(text)
-    }
-    const listen = (handler: (text: string) => void): void => {
-      const held = Effect.runSyncExit(inbox.clear)
-      if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
-      listener = handler
+      received.offer(typeof data === "string" ? data : decoder.decode(data))
     }
 
     yield* socket.runRaw(onData, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
@@ -190,15 +181,13 @@ export const open = (
         }
       })
 
-    const connection: TransportConnection = {
+    return {
       send,
       messages: inbox,
+      listen: received.listen,
       close,
       bufferedAmount: () => state.ws?.bufferedAmount ?? 0
-    }
-    // Push delivery (`TransportConnection.listen`, from core 0.2's engine): added apart so that this
-    // compiles against a core whose interface does not name it yet.
-    return Object.assign(connection, { listen })
+    } satisfies TransportConnection
   })
 
 /** @internal */

@@ -5,13 +5,12 @@
  */
 import * as Socket from "@effect/platform/Socket"
 import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
-import type { TransportConnection, TransportRequest } from "@realtime-fx/core/Transport"
+import { makeInbox, type TransportConnection, type TransportRequest } from "@realtime-fx/core/Transport"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -183,7 +182,8 @@ export const open = (
       invalidRequest: false,
       activity: 0
     }
-    const inbox = yield* Mailbox.make<string, ConnectionError>()
+    const received = yield* makeInbox
+    const inbox = received.messages
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
 
@@ -192,17 +192,8 @@ export const open = (
       openTimeout: options.openTimeout
     })
 
-    // Frames go to the inbox until the connection listens (`listen`), then straight to its handler.
-    let listener: ((text: string) => void) | undefined
     const onData = (data: string | Uint8Array): void => {
-      const text = typeof data === "string" ? data : decoder.decode(data)
-      if (listener !== undefined) listener(text)
-      else inbox.unsafeOffer(text)
-    }
-    const listen = (handler: (text: string) => void): void => {
-      const held = Effect.runSyncExit(inbox.clear)
-      if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
-      listener = handler
+      received.offer(typeof data === "string" ? data : decoder.decode(data))
     }
 
     yield* socket.runRaw(onData, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
@@ -287,7 +278,7 @@ export const open = (
     return {
       send,
       messages: inbox,
-      listen,
+      listen: received.listen,
       close,
       bufferedAmount: () => state.ws?.bufferedAmount ?? 0,
       ping,
