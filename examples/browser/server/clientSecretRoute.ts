@@ -6,8 +6,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Xai from "@realtime-fx/core/Xai"
 import * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
-import * as RedactedValue from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import type * as Http from "node:http"
 
 /** Options of the route. */
@@ -45,7 +44,7 @@ export const clientSecretRoute = (options: ClientSecretRouteOptions) =>
     expiresAfterSeconds: options.expiresAfterSeconds ?? 60
   }).pipe(
     Effect.map((secret): SessionGrant => ({
-      clientSecret: RedactedValue.value(secret.value),
+      clientSecret: Redacted.value(secret.value),
       expiresAt: secret.expiresAt,
       realtimeUrl: options.realtimeUrl ?? null
     })),

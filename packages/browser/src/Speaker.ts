@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { AudioDeviceError } from "./AudioDeviceError.js"
+import { frameSamples } from "./internal/chunker.js"
 import * as Context from "./internal/context.js"
 import { framesToMs } from "./internal/jitter.js"
 import * as Worklets from "./internal/worklets.js"
@@ -151,8 +152,8 @@ export const sink = (options: Options = {}): Effect.Effect<Speaker, AudioDeviceE
           numberOfOutputs: 1,
           outputChannelCount: [1],
           processorOptions: {
-            startFrames: Math.round((sampleRate * (options.jitterMs ?? 60)) / 1000),
-            reportFrames: Math.round(sampleRate / 50)
+            startFrames: frameSamples(sampleRate, options.jitterMs ?? 60),
+            reportFrames: frameSamples(sampleRate, 20)
           }
         })
         node.port.onmessage = (event: MessageEvent<Worklets.PlaybackReport>) => {

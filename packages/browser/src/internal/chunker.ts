@@ -7,7 +7,7 @@
  */
 
 /**
- * The frames per chunk for a frame duration at a sample rate (`frameMs` 10 to 20).
+ * The frames in a duration at a sample rate, rounded (the microphone's chunk, the speaker's jitter lead).
  *
  * @internal
  */

@@ -7,8 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { AudioDeviceError } from "../AudioDeviceError.js"
-import { AudioDeviceError as DeviceError } from "../AudioDeviceError.js"
+import { AudioDeviceError } from "../AudioDeviceError.js"
 import * as Errors from "./deviceErrors.js"
 import * as Worklets from "./worklets.js"
 
@@ -33,9 +32,9 @@ export const acquire = (options: {
           return new AudioContext(options.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {})
         },
         catch: (cause) =>
-          cause instanceof DeviceError
+          cause instanceof AudioDeviceError
             ? cause
-            : new DeviceError({ reason: "Unsupported", message: `cannot create an AudioContext: ${String(cause)}` })
+            : new AudioDeviceError({ reason: "Unsupported", message: `cannot create an AudioContext: ${String(cause)}` })
       }),
       (context) => Effect.promise(() => context.close().catch(() => undefined))
     ))
@@ -62,7 +61,7 @@ export const load = (context: BaseAudioContext, name: string, source: string): E
     if (loaded.has(name)) return Effect.void
     return Effect.tryPromise({
       try: () => Worklets.addModule(context, source),
-      catch: (cause) => new DeviceError({ reason: "Worklet", message: `cannot load the ${name} worklet: ${String(cause)}` })
+      catch: (cause) => new AudioDeviceError({ reason: "Worklet", message: `cannot load the ${name} worklet: ${String(cause)}` })
     }).pipe(Effect.tap(() => Effect.sync(() => loaded.add(name))))
   })
 

@@ -120,11 +120,12 @@ export const open = (
         Effect.gen(function*() {
           state.ended = true
           const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+          const closeCode = state.closeCode ?? (error?.reason === "Close" ? error.code : undefined)
           if (!(yield* Deferred.isDone(opened))) {
             yield* Deferred.fail(
               failedToOpen,
               Rules.openFailure({
-                closeCode: state.closeCode ?? (error !== undefined && error.reason === "Close" ? error.code : undefined),
+                closeCode,
                 closeReason: state.closeReason,
                 timedOut: error !== undefined && error.reason === "OpenTimeout",
                 invalidRequest: state.invalidRequest,
@@ -134,8 +135,10 @@ export const open = (
             return yield* inbox.fail(closedError)
           }
           if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return yield* inbox.end
-          const code = state.closeCode ?? (error !== undefined && error.reason === "Close" ? error.code : undefined)
-          const lost = Rules.lostFailure(code, state.closeReason ?? (error?.reason === "Close" ? error.closeReason : undefined))
+          const lost = Rules.lostFailure(
+            closeCode,
+            state.closeReason ?? (error?.reason === "Close" ? error.closeReason : undefined)
+          )
           return yield* lost === undefined ? inbox.end : inbox.fail(lost)
         })
       ),
