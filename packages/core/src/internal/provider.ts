@@ -339,6 +339,18 @@ export type ConfigOptionsWithTools<O, T extends Tool.Tool<unknown>> =
   }
 
 /**
+ * Loads a provider's `layerConfig` options (`unwrapConfig`, then `loadConfig`): every `Config` among
+ * them read, tools of type `T`.
+ *
+ * @internal
+ */
+export const loadOptions = <O, T extends Tool.Tool<unknown>>(
+  options: ConfigOptionsWithTools<O, T>,
+  what: string
+): Effect.Effect<OptionsWithTools<O, T>, ConfigurationError> =>
+  loadConfig(unwrapConfig<OptionsWithTools<O, T>>(options as ConfigWrap<OptionsWithTools<O, T>>), what)
+
+/**
  * Builds a provider's service with its tools given the services they require, taken from the
  * context the effect runs in.
  *
