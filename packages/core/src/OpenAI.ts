@@ -270,12 +270,12 @@ const makeService = (options: Options): Effect.Effect<RealtimeModelService, Conf
     let url: Either.Either<string, ConfigurationError>
     let model: string
     if (azure !== undefined) {
-      const apiKeyCheck = Provider.checkSecret("azure.apiKey", azure.apiKey)
-      if (Either.isLeft(apiKeyCheck)) return Effect.fail(apiKeyCheck.left)
-      const entraTokenCheck = Provider.checkSecret("azure.entraToken", azure.entraToken)
-      if (Either.isLeft(entraTokenCheck)) return Effect.fail(entraTokenCheck.left)
-      const apiKey = apiKeyCheck.right
-      const entraToken = entraTokenCheck.right
+      const secrets = Either.all({
+        apiKey: Provider.checkSecret("azure.apiKey", azure.apiKey),
+        entraToken: Provider.checkSecret("azure.entraToken", azure.entraToken)
+      })
+      if (Either.isLeft(secrets)) return Effect.fail(secrets.left)
+      const { apiKey, entraToken } = secrets.right
       if (apiKey === undefined && entraToken === undefined) return Effect.fail(Provider.configError(missingAzureKey))
       if (apiKey !== undefined && entraToken !== undefined) {
         return Effect.fail(Provider.configError("pass either `azure.apiKey` or `azure.entraToken`, not both"))
@@ -421,10 +421,7 @@ export const layerConfig = <T extends Tool.Tool<unknown> = never>(
   Layer.effect(
     RealtimeModel,
     Effect.gen(function*() {
-      const loaded = yield* Provider.loadConfig(
-        Provider.unwrapConfig<OptionsWithTools<T>>(options as Provider.ConfigWrap<OptionsWithTools<T>>),
-        "OpenAI"
-      )
+      const loaded = yield* Provider.loadOptions<Options, T>(options, "OpenAI")
       const azure = loaded.azure
       if (azure === undefined) {
         if (loaded.apiKey !== undefined) return yield* make(loaded)

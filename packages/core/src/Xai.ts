@@ -234,12 +234,12 @@ export const make = <T extends Tool.Tool<unknown> = never>(
 
 const makeService = (options: Options): Effect.Effect<RealtimeModelService, ConfigurationError> =>
   Effect.suspend(() => {
-    const apiKeyCheck = Provider.checkSecret("apiKey", options.apiKey)
-    if (Either.isLeft(apiKeyCheck)) return Effect.fail(apiKeyCheck.left)
-    const clientSecretCheck = Provider.checkSecret("clientSecret", options.clientSecret)
-    if (Either.isLeft(clientSecretCheck)) return Effect.fail(clientSecretCheck.left)
-    const apiKey = apiKeyCheck.right
-    const clientSecret = clientSecretCheck.right
+    const secrets = Either.all({
+      apiKey: Provider.checkSecret("apiKey", options.apiKey),
+      clientSecret: Provider.checkSecret("clientSecret", options.clientSecret)
+    })
+    if (Either.isLeft(secrets)) return Effect.fail(secrets.left)
+    const { apiKey, clientSecret } = secrets.right
     if (apiKey === undefined && clientSecret === undefined) {
       return Effect.fail(Provider.configError(missingKeyMessage))
     }
@@ -374,10 +374,7 @@ export const layerConfig = <T extends Tool.Tool<unknown> = never>(
   Layer.effect(
     RealtimeModel,
     Effect.gen(function*() {
-      const loaded = yield* Provider.loadConfig(
-        Provider.unwrapConfig<OptionsWithTools<T>>(options as Provider.ConfigWrap<OptionsWithTools<T>>),
-        "xAI"
-      )
+      const loaded = yield* Provider.loadOptions<Options, T>(options, "xAI")
       if (loaded.apiKey !== undefined || loaded.clientSecret !== undefined) return yield* make(loaded)
       const apiKey = yield* Config.option(Config.redacted("XAI_API_KEY")).pipe(
         Effect.mapError(() => Provider.configError(missingKeyMessage))

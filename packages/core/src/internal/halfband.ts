@@ -159,26 +159,23 @@ export const make = (): Halfband => {
     return n
   }
 
+  /** Takes `n` new samples already written at `filled` and decimates what is ready. */
+  const take = (n: number): Int16Array => {
+    if (n === 0) return EMPTY
+    filled += n
+    totalIn += n
+    return drain(Number.MAX_SAFE_INTEGER)
+  }
+
+  const process = (input: Int16Array): Int16Array => {
+    ensure(filled + input.length)
+    buffer.set(input, filled)
+    return take(input.length)
+  }
+
   return {
-    process: (input) => {
-      if (input.length === 0) return EMPTY
-      ensure(filled + input.length)
-      buffer.set(input, filled)
-      filled += input.length
-      totalIn += input.length
-      return drain(Number.MAX_SAFE_INTEGER)
-    },
-    processInterleaved: (input, channels) => {
-      const n = channels === 1 ? input.length : mixIn(input, channels)
-      if (n === 0) return EMPTY
-      if (channels === 1) {
-        ensure(filled + n)
-        buffer.set(input, filled)
-      }
-      filled += n
-      totalIn += n
-      return drain(Number.MAX_SAFE_INTEGER)
-    },
+    process,
+    processInterleaved: (input, channels) => channels === 1 ? process(input) : take(mixIn(input, channels)),
     flush: () => {
       const expected = Math.round(totalIn / 2)
       ensure(filled + CENTRE)

@@ -12,8 +12,7 @@ import * as Redacted from "effect/Redacted"
 import { ConfigurationError } from "../Errors.js"
 import type { RealtimeModelOptions, UpdatableOptions } from "../RealtimeModel.js"
 import type { AudioFormat, SessionConfig } from "../protocol/Session.js"
-import type * as Tool from "../Tool.js"
-import * as ToolModule from "../Tool.js"
+import * as Tool from "../Tool.js"
 import * as Redact from "./redact.js"
 import * as Url from "./url.js"
 
@@ -122,16 +121,6 @@ export const checkSecret = (
   }
   return Either.right(value.trim().length > 0 ? secret as Redacted.Redacted<string> : undefined)
 }
-
-/**
- * A `Redacted` secret that is present and not blank, or `undefined` (see `checkSecret` for the
- * checked form).
- *
- * @internal
- */
-export const presentSecret = (
-  secret: Redacted.Redacted<string> | undefined
-): Redacted.Redacted<string> | undefined => Either.getOrElse(checkSecret("secret", secret), () => undefined)
 
 /** @internal */
 export const bearer = (secret: Redacted.Redacted<string>): Redacted.Redacted<string> =>
@@ -350,6 +339,18 @@ export type ConfigOptionsWithTools<O, T extends Tool.Tool<unknown>> =
   }
 
 /**
+ * Loads a provider's `layerConfig` options (`unwrapConfig`, then `loadConfig`): every `Config` among
+ * them read, tools of type `T`.
+ *
+ * @internal
+ */
+export const loadOptions = <O, T extends Tool.Tool<unknown>>(
+  options: ConfigOptionsWithTools<O, T>,
+  what: string
+): Effect.Effect<OptionsWithTools<O, T>, ConfigurationError> =>
+  loadConfig(unwrapConfig<OptionsWithTools<O, T>>(options as ConfigWrap<OptionsWithTools<O, T>>), what)
+
+/**
  * Builds a provider's service with its tools given the services they require, taken from the
  * context the effect runs in.
  *
@@ -360,6 +361,6 @@ export const withToolServices = <O extends { readonly tools?: ReadonlyArray<Tool
   build: (options: O) => Effect.Effect<A, ConfigurationError>
 ): Effect.Effect<A, ConfigurationError, Tool.Requirements<T>> =>
   Effect.flatMap(
-    Effect.context<Tool.Requirements<T>>(),
-    (context) => build({ ...options, tools: options.tools?.map((tool) => ToolModule.provideContext(tool, context) as Tool.Tool) } as unknown as O)
+    options.tools === undefined ? Effect.succeed(undefined) : Tool.provideCurrentContext(options.tools),
+    (tools) => build({ ...options, tools } as unknown as O)
   )
