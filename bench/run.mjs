@@ -61,6 +61,8 @@ const rounds = async (clients, n, job, timeoutMs, after = async () => {}) => {
 
 const med = (xs, f) => (xs.length === 0 ? NaN : median(xs.map(f)))
 const ratio = (a, b) => `${fmt(a / b, 2)}x`
+/** The medians of a client's cold wall, warm wall and warm CPU over its processes (W1, W2). */
+const timing = (xs) => ({ cold: med(xs, (r) => r.cold.ms), warm: med(xs, (r) => r.warm.ms), cpu: med(xs, (r) => r.warm.cpuMs) })
 
 // ---------------------------------------------------------------------------------------------
 const w1 = async (clients) => {
@@ -92,16 +94,14 @@ const w1 = async (clients) => {
       }
     )
     const base = res.get(clients[1].name)
-    const b = { cold: med(base, (r) => r.cold.ms), warm: med(base, (r) => r.warm.ms), cpu: med(base, (r) => r.warm.cpuMs), coldCpu: med(base, (r) => r.cold.cpuMs) }
+    const b = timing(base)
     console.log(`\nW1 inbound: one ${replyMs / 1000} s reply (600 audio deltas of 100 ms + 120 transcript deltas), fast pacing; ` +
       `cold = the first reply in a fresh process, warm = median of ${measured} after ${warmup} more; median of ${reps} processes per client`)
     table(
       ["client", "cold ms", "cold vs bare", "cold CPU ms", "warm ms", "warm vs bare", "warm CPU ms", "CPU vs bare", "RSS MB", "server CPU ms/reply"],
       clients.map((c) => {
         const xs = res.get(c.name)
-        const cold = med(xs, (r) => r.cold.ms)
-        const warm = med(xs, (r) => r.warm.ms)
-        const cpu = med(xs, (r) => r.warm.cpuMs)
+        const { cold, warm, cpu } = timing(xs)
         return [c.name, fmt(cold), ratio(cold, b.cold), fmt(med(xs, (r) => r.cold.cpuMs)), fmt(warm), ratio(warm, b.warm), fmt(cpu), ratio(cpu, b.cpu), fmt(med(xs, (r) => r.rssMb), 0), fmt(median(serverCpu.get(c.name)), 1)]
       })
     )
@@ -148,16 +148,14 @@ const w2 = async (clients) => {
       }
     )
     const base = res.get(list[1].name)
-    const b = { cold: med(base, (r) => r.cold.ms), warm: med(base, (r) => r.warm.ms), cpu: med(base, (r) => r.warm.cpuMs) }
+    const b = timing(base)
     console.log(`\nW2 outbound: ${seconds} s of 48 kHz stereo in 10 ms frames -> 24 kHz mono appends, commit, until committed; ` +
       `cold = first push in a fresh process, warm = median of the next ${runs - 1}; median of ${reps} processes`)
     table(
       ["client", "cold ms", "cold vs bare", "warm ms", "warm vs bare", "warm CPU ms", "CPU vs bare", "x realtime", "RSS MB", "bytes/commit"],
       list.map((c) => {
         const xs = res.get(c.name)
-        const warm = med(xs, (r) => r.warm.ms)
-        const cpu = med(xs, (r) => r.warm.cpuMs)
-        const cold = med(xs, (r) => r.cold.ms)
+        const { cold, warm, cpu } = timing(xs)
         return [c.name, fmt(cold), ratio(cold, b.cold), fmt(warm), ratio(warm, b.warm), fmt(cpu), ratio(cpu, b.cpu), fmt((seconds * 1000) / warm, 0), fmt(med(xs, (r) => r.rssMb), 0), xs[0]?.appended?.[0] ?? "n/a"]
       })
     )

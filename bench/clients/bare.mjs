@@ -23,6 +23,22 @@ export const downmixDecimate = (frame, out, offset) => {
   return n
 }
 
+/**
+ * Converts `frames` (48 kHz stereo) with `downmixDecimate` and hands `send` the JSON text of each full
+ * 100 ms `input_audio_buffer.append` (2400 samples, base64).
+ */
+export const eachAppend = (frames, send) => {
+  const chunk = new Int16Array(2400)
+  let fill = 0
+  for (const frame of frames) {
+    fill += downmixDecimate(frame, chunk, fill)
+    if (fill === chunk.length) {
+      send(JSON.stringify({ type: "input_audio_buffer.append", audio: Buffer.from(chunk.buffer).toString("base64") }))
+      fill = 0
+    }
+  }
+}
+
 /** Opens one bare session. */
 export const open = async (url) => {
   const ws = await connect(url)
@@ -62,15 +78,7 @@ export const open = async (url) => {
         onEvent = (event) => {
           if (event.type === "input_audio_buffer.committed") resolve()
         }
-        const chunk = new Int16Array(2400)
-        let fill = 0
-        for (const frame of frames) {
-          fill += downmixDecimate(frame, chunk, fill)
-          if (fill === chunk.length) {
-            ws.send(JSON.stringify({ type: "input_audio_buffer.append", audio: Buffer.from(chunk.buffer).toString("base64") }))
-            fill = 0
-          }
-        }
+        eachAppend(frames, (text) => ws.send(text))
         ws.send(JSON.stringify({ type: "input_audio_buffer.commit" }))
       }),
     /** W3: one reply; `onBytes(n)` per decoded audio delta. */

@@ -1,16 +1,7 @@
 // The floor client: `ws` only. It parses nothing and decodes nothing: it counts frames (an audio
 // delta is recognised by its size alone) and, for W2, sends appends whose JSON text was built before
 // the clock. What it costs is the socket and the server; every other client pays that too.
-import WebSocket from "ws"
-import { downmixDecimate } from "./bare.mjs"
-
-/** Opens a socket and resolves once the server's first frame (session.created) has arrived. */
-export const connect = (url) =>
-  new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { Authorization: "Bearer bench" }, perMessageDeflate: false })
-    ws.once("message", () => resolve(ws))
-    ws.once("error", reject)
-  })
+import { connect, eachAppend } from "./bare.mjs"
 
 const CREATE = JSON.stringify({ type: "response.create" })
 
@@ -33,15 +24,7 @@ export const open = async (url, job) => {
     /** W2: the appends' JSON texts are built here, before the caller's clock, from the same conversion as bare. */
     prepareOutbound: (frames) => {
       const texts = []
-      const chunk = new Int16Array(2400)
-      let fill = 0
-      for (const frame of frames) {
-        fill += downmixDecimate(frame, chunk, fill)
-        if (fill === chunk.length) {
-          texts.push(JSON.stringify({ type: "input_audio_buffer.append", audio: Buffer.from(chunk.buffer).toString("base64") }))
-          fill = 0
-        }
-      }
+      eachAppend(frames, (text) => texts.push(text))
       return texts
     },
     outbound: (texts) =>

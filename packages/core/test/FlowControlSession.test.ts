@@ -11,7 +11,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AudioFrame from "../src/AudioFrame.js"
 import type { SessionEvent } from "../src/RealtimeSession.js"
-import { layer, open, script, settle } from "./session/harness.js"
+import { created, layer, open, script, settle } from "./session/harness.js"
 
 const ofTag = <T extends SessionEvent["_tag"]>(events: ReadonlyArray<SessionEvent>, tag: T) =>
   events.filter((e): e is Extract<SessionEvent, { _tag: T }> => e._tag === tag)
@@ -22,9 +22,7 @@ describe("session liveness", () => {
   it.scoped("a server silent mid-reply: the generation fails with ConnectionError after ~15 s, then reconnect with replay", () =>
     Effect.gen(function*() {
       const { server, generations, collected } = yield* open()
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_1")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_1")
       yield* script.messageAdded("resp_1", "item_1")
       yield* script.audioDelta("resp_1", "item_1")
       yield* settle
@@ -145,9 +143,7 @@ describe("bounded unread output (outputBuffer)", () => {
   it.scoped("audio never read past the limit fails that stream alone with SlowConsumerError", () =>
     Effect.gen(function*() {
       const { generations, collected } = yield* open({ outputBuffer: 4 })
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_1")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_1")
       yield* script.messageAdded("resp_1", "item_1")
       yield* settle
       const message = Option.getOrThrow(yield* Stream.runHead(gen.messages))
@@ -176,9 +172,7 @@ describe("bounded unread output (outputBuffer)", () => {
   it.scoped("unbounded by default: a reply's unread audio is all held", () =>
     Effect.gen(function*() {
       const { generations } = yield* open()
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_1")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_1")
       yield* script.messageAdded("resp_1", "item_1")
       for (let i = 0; i < 50; i++) yield* script.audioDelta("resp_1", "item_1")
       yield* script.messageDone("resp_1", "item_1")

@@ -12,7 +12,7 @@ import * as Format from "../src/internal/demoFormat.js"
 import * as DemoOutput from "../src/internal/demoOutput.js"
 import * as Turn from "../src/internal/demoTurn.js"
 import * as Wav from "@realtime-fx/node/Wav"
-import { capture, escape, hasLine, noEnv, tempDir, withKey } from "./helpers.js"
+import { capture, escape, hasLine, metrics, noEnv, tempDir, withKey } from "./helpers.js"
 
 describe("Demo CLI", () => {
   it.scopedLive("a fast run against the embedded fake server talks, calls the tool and writes a 24 kHz mono reply", () =>
@@ -221,27 +221,6 @@ describe("demo internals", () => {
   })
 
   it("metricsTable aligns columns and adds a total row", () => {
-    const metrics = (id: string, ttft: number, duration: number, out: number): Generation.GenerationMetrics => ({
-      requestId: id,
-      timestamp: 0,
-      ttftMs: ttft,
-      durationMs: duration,
-      cancelled: false,
-      inputTokens: 10,
-      outputTokens: out,
-      totalTokens: 10 + out,
-      tokensPerSecond: duration > 0 ? out / (duration / 1000) : 0,
-      inputTokenDetails: {
-        audioTokens: 0,
-        textTokens: 10,
-        imageTokens: 0,
-        cachedTokens: 0,
-        cachedTokensDetails: { audioTokens: 0, textTokens: 0, imageTokens: 0 }
-      },
-      outputTokenDetails: { textTokens: 0, audioTokens: out, imageTokens: 0 },
-      model: "m",
-      provider: "xai"
-    })
     const table = Format.metricsTable([metrics("resp_1", -1, 500, 5), metrics("resp_2", 120, 1500, 45)])
     assert.strictEqual(table.length, 6)
     // resp_1 is too short to measure (500 ms, 5 tokens): no rate, and a note says why.

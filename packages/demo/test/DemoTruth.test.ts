@@ -4,7 +4,6 @@
 // to measure.
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import type * as Generation from "@realtime-fx/core/Generation"
 import * as FakeServer from "@realtime-fx/test-kit/FakeServer"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,6 +13,7 @@ import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Demo from "../src/Demo.js"
 import * as Format from "../src/internal/demoFormat.js"
+import * as Helpers from "./helpers.js"
 import { capture, captureConsole, escape, hasLine, noEnv, tempDir, withKey } from "./helpers.js"
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers (no WebSocket handshake). */
@@ -147,27 +147,7 @@ describe("the demo tells the truth", () => {
     }))
 
   it("tokens/s needs 1 s and 10 output tokens", () => {
-    const metrics = (durationMs: number, outputTokens: number): Generation.GenerationMetrics => ({
-      requestId: "resp",
-      timestamp: 0,
-      ttftMs: 100,
-      durationMs,
-      cancelled: false,
-      inputTokens: 10,
-      outputTokens,
-      totalTokens: 10 + outputTokens,
-      tokensPerSecond: durationMs > 0 ? outputTokens / (durationMs / 1000) : 0,
-      inputTokenDetails: {
-        audioTokens: 0,
-        textTokens: 10,
-        imageTokens: 0,
-        cachedTokens: 0,
-        cachedTokensDetails: { audioTokens: 0, textTokens: 0, imageTokens: 0 }
-      },
-      outputTokenDetails: { textTokens: 0, audioTokens: outputTokens, imageTokens: 0 },
-      model: "m",
-      provider: "xai"
-    })
+    const metrics = (durationMs: number, outputTokens: number) => Helpers.metrics("resp", 100, durationMs, outputTokens)
     assert.strictEqual(Format.tokensPerSecond(999, 100), undefined)
     assert.strictEqual(Format.tokensPerSecond(5000, 9), undefined)
     assert.strictEqual(Format.tokensPerSecond(1000, 10), 10)

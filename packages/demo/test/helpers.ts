@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import type * as Generation from "@realtime-fx/core/Generation"
 import type * as Demo from "../src/Demo.js"
 
 export const tempDir = Effect.acquireRelease(
@@ -43,6 +44,29 @@ export const captureConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 /** No XAI_API_KEY whatever the machine's environment: the CLI must pick the embedded fake server. */
 export const noEnv = Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
 export const withKey = (key: string) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["XAI_API_KEY", key]])))
+
+/** The metrics of one xAI generation with 10 input text tokens and `outputTokens` audio tokens. */
+export const metrics = (requestId: string, ttftMs: number, durationMs: number, outputTokens: number): Generation.GenerationMetrics => ({
+  requestId,
+  timestamp: 0,
+  ttftMs,
+  durationMs,
+  cancelled: false,
+  inputTokens: 10,
+  outputTokens,
+  totalTokens: 10 + outputTokens,
+  tokensPerSecond: durationMs > 0 ? outputTokens / (durationMs / 1000) : 0,
+  inputTokenDetails: {
+    audioTokens: 0,
+    textTokens: 10,
+    imageTokens: 0,
+    cachedTokens: 0,
+    cachedTokensDetails: { audioTokens: 0, textTokens: 0, imageTokens: 0 }
+  },
+  outputTokenDetails: { textTokens: 0, audioTokens: outputTokens, imageTokens: 0 },
+  model: "m",
+  provider: "xai"
+})
 
 export const hasLine = (lines: ReadonlyArray<string>, pattern: RegExp) => lines.some((line) => pattern.test(line))
 

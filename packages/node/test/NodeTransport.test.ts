@@ -66,6 +66,15 @@ const request = (url: string, extra: Partial<TransportRequest> = {}): TransportR
 
 const open = (req: TransportRequest) => Effect.flatMap(Transport, (transport) => transport.open(req))
 
+/** A default server, a connection opened to it and the server's side of that connection. */
+const connected = () =>
+  Effect.gen(function*() {
+    const server = yield* makeServer()
+    const connection = yield* open(request(server.url))
+    const peer = yield* Queue.take(server.connections)
+    return { connection, peer }
+  })
+
 const bounded = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(Effect.timeoutFail({ duration: "8 seconds", onTimeout: () => new Error("test timed out") }))
 
@@ -110,9 +119,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("frames sent by the server right after the upgrade are not lost", () =>
     provide(Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       for (let i = 0; i < 100; i++) peer.ws.send(`m${i}`)
       const frames = yield* Mailbox.toStream(connection.messages).pipe(Stream.take(100), Stream.runCollect)
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), Array.from({ length: 100 }, (_, i) => `m${i}`))
@@ -186,9 +193,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("a terminated connection fails messages (retryable, 1006) and a later send fails promptly", () =>
     provide(Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       peer.ws.send("before")
       const collected = yield* Mailbox.toStream(connection.messages).pipe(
         Stream.runFoldEffect([] as Array<string>, (acc, frame) =>
@@ -214,9 +219,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("a server close with 1000 ends messages successfully after the frames before it", () =>
     provide(Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       peer.ws.send("one")
       peer.ws.send("two")
       peer.ws.close(1000, "done")
@@ -228,9 +231,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("listen: frames held before it come first, in order, then pushed ones; messages still tells the end", () =>
     provide(Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       for (let i = 0; i < 50; i++) peer.ws.send(`m${i}`)
       yield* Effect.sleep("100 millis") // all 50 held in messages
       const seen: Array<string> = []
@@ -245,9 +246,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("listen after the server closed still hands over the frames sent before the close, then messages ends", () =>
     provide(Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       peer.ws.send("one")
       peer.ws.send("two")
       peer.ws.close(4000, "bye")
@@ -264,9 +263,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("a server close with 1011 fails messages with the code and the reason", () =>
     provide(Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       peer.ws.send("one")
       peer.ws.close(1011, "internal boom")
       const frames: Array<string> = []
@@ -346,9 +343,7 @@ describe("NodeTransport", () => {
 
   it.scopedLive("the default layer opens connections", () =>
     Effect.gen(function*() {
-      const server = yield* makeServer()
-      const connection = yield* open(request(server.url))
-      const peer = yield* Queue.take(server.connections)
+      const { connection, peer } = yield* connected()
       yield* connection.send("ping")
       assert.strictEqual(yield* Queue.take(peer.received), "ping")
     }).pipe(bounded, Effect.provide(NodeTransport.layer)))

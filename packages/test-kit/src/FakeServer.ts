@@ -272,9 +272,10 @@ export const make = (options: FakeServerOptions = {}): Effect.Effect<FakeServer,
     })
     const port = (http.address() as AddressInfo).port
     const each = (f: (c: Conn.ConnectionHandle) => void) => Effect.sync(() => ctx.open.forEach(f))
+    const authority = `${host.includes(":") ? `[${host}]` : host}:${port}`
     const server: FakeServer = {
-      url: `ws://${host.includes(":") ? `[${host}]` : host}:${port}/v1/realtime`,
-      httpUrl: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
+      url: `ws://${authority}/v1/realtime`,
+      httpUrl: `http://${authority}/v1`,
       port,
       connections: Effect.sync(() => ctx.open.size),
       received: Effect.sync(() => ctx.received.slice()),

@@ -18,7 +18,7 @@ import * as Generation from "../../src/Generation.js"
 import * as RealtimeSession from "../../src/RealtimeSession.js"
 import type { SessionEvent } from "../../src/RealtimeSession.js"
 import * as Tool from "../../src/Tool.js"
-import { clientEventId, layer, open, script, settle, userItem, weather } from "./harness.js"
+import { clientEventId, created, layer, open, script, settle, userItem, weather } from "./harness.js"
 
 
 
@@ -254,9 +254,7 @@ describe("RealtimeSession", () => {
   it.scoped("a message without audio output: the audio stream ends at once and modalities are text", () =>
     Effect.gen(function*() {
       const { server, generations } = yield* open()
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_t")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_t")
       yield* script.messageAdded("resp_t", "item_t")
       yield* server.send({
         type: "response.content_part.added",
@@ -280,9 +278,7 @@ describe("RealtimeSession", () => {
   it.scoped("function-call items arrive on functionCalls; a tool runs and its output goes back, then one response.create", () =>
     Effect.gen(function*() {
       const { server, generations, collected } = yield* open()
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_f")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_f")
       yield* script.functionCallDone("resp_f", "item_f", "call_1", "get_weather", JSON.stringify({ city: "Paris" }))
       yield* script.functionCallDone("resp_f", "item_g", "call_2", "unknown_tool", "{}")
       yield* script.responseDone("resp_f")
@@ -400,9 +396,7 @@ describe("RealtimeSession", () => {
   it.scoped("a drop mid-response fails the generation's streams (no hang) and no event is delivered twice", () =>
     Effect.gen(function*() {
       const { server, generations, collected } = yield* open()
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_1")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_1")
       yield* script.messageAdded("resp_1", "item_1")
       yield* script.audioDelta("resp_1", "item_1")
       yield* settle
@@ -425,9 +419,7 @@ describe("RealtimeSession", () => {
       const scope = yield* Scope.make()
       const supervisor = yield* Supervisor.track
       const { session, generations } = yield* open().pipe(Scope.extend(scope), Effect.supervised(supervisor))
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_1")
-      const gen = Option.getOrThrow(yield* Fiber.join(first))
+      const gen = yield* created(generations, "resp_1")
       yield* script.messageAdded("resp_1", "item_1")
       yield* settle
       const msg = Option.getOrThrow(yield* Stream.runHead(gen.messages))
@@ -530,9 +522,7 @@ describe("RealtimeSession", () => {
   it.scoped("xAI: a response the user talks over before it spoke is discarded (it gets no response.done), so replies are not blocked", () =>
     Effect.gen(function*() {
       const { session, server, generations } = yield* open()
-      const first = yield* Effect.fork(Stream.runHead(generations))
-      yield* script.responseCreated("resp_dropped")
-      const dropped = Option.getOrThrow(yield* Fiber.join(first))
+      const dropped = yield* created(generations, "resp_dropped")
       yield* script.speechStarted("u2")
       yield* settle
       assert.strictEqual((yield* dropped.done).status, "discarded")

@@ -1,6 +1,8 @@
 // Test harness for RealtimeSession: an xAI model over the MockTransport, and a scripted server.
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -169,6 +171,14 @@ export const open = (options?: RealtimeSession.SessionOptions) =>
     yield* server.awaitConnection
     yield* settle
     return { session, server, collected, gens, generations } as const
+  })
+
+/** The scripted server creates `responseId`; resolves to the Generation the session delivers for it. */
+export const created = <E>(generations: Stream.Stream<Generation.Generation, E>, responseId: string) =>
+  Effect.gen(function*() {
+    const first = yield* Effect.fork(Stream.runHead(generations))
+    yield* script.responseCreated(responseId)
+    return Option.getOrThrow(yield* Fiber.join(first))
   })
 
 /** The `metadata.client_event_id` of a `response.create` the client sent. */
