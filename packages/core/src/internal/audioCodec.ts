@@ -184,3 +184,8 @@ export const decodePcmBuffer = (Buf: BufferCtor, b64: string, alloc: (samples: n
   if (!hostIsLittleEndian) swapInPlace(result)
   return result
 }
+
+/** Received audio: on Node decoded into slab memory (no buffer of its own per frame), else through the table codec. */
+export const decodeReceived: (b64: string) => Int16Array = nodeBuffer === undefined
+  ? decodePcmTable
+  : ((Buf) => (b64: string) => decodePcmBuffer(Buf, b64, allocSamples))(nodeBuffer)

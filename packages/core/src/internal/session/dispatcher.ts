@@ -82,11 +82,6 @@ export interface Shell {
 
 const sync = <A>(effect: Effect.Effect<A>): A => Effect.runSync(effect)
 
-/** Received audio: on Node decoded into slab memory (no buffer of its own per frame), else `AudioFrame.decodeBase64`. */
-const decodeAudio: (b64: string) => Int16Array = Codec.nodeBuffer === undefined
-  ? AudioFrame.decodeBase64
-  : ((Buf) => (b64: string) => Codec.decodePcmBuffer(Buf, b64, Codec.allocSamples))(Codec.nodeBuffer)
-
 /** Makes the shell around `initial`. */
 export const make = (initial: SessionState, env: ShellEnv): Shell => {
   let state = initial
@@ -250,7 +245,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         offer(messages.get(action.itemId)?.text, action.delta, "text")
         return
       case "Audio":
-        offer(messages.get(action.itemId)?.audio, { data: decodeAudio(action.base64), sampleRate: OUTPUT_RATE, channels: 1 }, "audio")
+        offer(messages.get(action.itemId)?.audio, { data: Codec.decodeReceived(action.base64), sampleRate: OUTPUT_RATE, channels: 1 }, "audio")
         return
       case "CloseMessage":
         return closeMessage(action.itemId, Exit.void)
