@@ -116,6 +116,7 @@ interface BufferLike {
 }
 interface BufferCtor {
   readonly from: (buffer: ArrayBufferLike, byteOffset: number, length: number) => BufferLike
+  readonly allocUnsafeSlow: (size: number) => { readonly buffer: ArrayBuffer }
 }
 
 /** Node's Buffer when the host has one (reached through globalThis, so core stays platform-free). */
@@ -148,6 +149,8 @@ export const encodePcmBuffer = (Buf: BufferCtor, pcm: Int16Array): string => {
 
 const fresh = (samples: number): Int16Array => new Int16Array(samples)
 
+const zeroedSlab = (bytes: number): ArrayBuffer => new ArrayBuffer(bytes)
+
 /** The shared slab decoded frames are carved from, and how much of it is taken. */
 const SLAB_BYTES = 64 * 1024
 let slab = new ArrayBuffer(0)
@@ -155,15 +158,16 @@ let slabUsed = 0
 
 /**
  * Room for `samples` samples without an allocation of their own: small frames are carved, 8-byte
- * aligned, from a shared 64 KiB slab (one allocation, not zero-filled again, per dozen 100 ms
- * frames), so the frame's `data.buffer` is the slab: read it through `byteOffset`/`byteLength`
- * (as for Node's pooled Buffers). A slab lives as long as one of its frames is held.
+ * aligned, from a shared 64 KiB slab (one allocation per dozen 100 ms frames), so the frame's
+ * `data.buffer` is the slab: read it through `byteOffset`/`byteLength` (as for Node's pooled
+ * Buffers). A slab lives as long as one of its frames is held. Like Node's Buffer pool, the slab is
+ * not zero-filled (`newSlab`): the decoder writes every sample it hands out before handing it out.
  */
-export const allocSamples = (samples: number): Int16Array => {
+export const allocSamples = (samples: number, newSlab: (bytes: number) => ArrayBuffer = zeroedSlab): Int16Array => {
   const bytes = samples * 2
   if (bytes > SLAB_BYTES / 4) return new Int16Array(samples)
   if (slabUsed + bytes > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_BYTES)
+    slab = newSlab(SLAB_BYTES)
     slabUsed = 0
   }
   const out = new Int16Array(slab, slabUsed, samples)
@@ -188,4 +192,8 @@ export const decodePcmBuffer = (Buf: BufferCtor, b64: string, alloc: (samples: n
 /** Received audio: on Node decoded into slab memory (no buffer of its own per frame), else through the table codec. */
 export const decodeReceived: (b64: string) => Int16Array = nodeBuffer === undefined
   ? decodePcmTable
-  : ((Buf) => (b64: string) => decodePcmBuffer(Buf, b64, allocSamples))(nodeBuffer)
+  : ((Buf) => {
+    const unzeroed = (bytes: number) => Buf.allocUnsafeSlow(bytes).buffer
+    const alloc = (samples: number) => allocSamples(samples, unzeroed)
+    return (b64: string) => decodePcmBuffer(Buf, b64, alloc)
+  })(nodeBuffer)
