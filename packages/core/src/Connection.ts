@@ -160,6 +160,15 @@ export interface Connection {
    */
   readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
   /**
+   * Completes once the bytes queued are at or below the high-water mark: at once when they are (or
+   * once the connection has given up), else when they have drained to the low-water mark. `send` is
+   * `awaitRoom` then `unsafeSend`; a caller that queues first (`unsafeSend`) and waits after keeps
+   * its order with other senders and overshoots the mark by at most its own event.
+   *
+   * @since 0.2.0
+   */
+  readonly awaitRoom: Effect.Effect<void>
+  /**
    * Every connection event, for one consumer; fails with the fatal error that ended it. Empty when
    * the config names a `sink`.
    */
@@ -680,6 +689,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           })
         ),
       unsafeSend,
+      awaitRoom,
       events: Mailbox.toStream(mailbox),
       recycle: Queue.offer(recycleRequests, undefined).pipe(Effect.asVoid),
       attempts: Ref.get(attempts),
