@@ -22,11 +22,11 @@ const hookedTransport = (onMessage) =>
       open: (request) =>
         Effect.map(t.open(request), (conn) => ({
           ...conn,
-          listen: (handler) =>
+          listen: (handler, onEnd) =>
             conn.listen((text) => {
               onMessage(text)
               handler(text)
-            })
+            }, onEnd)
         }))
     }))
   )

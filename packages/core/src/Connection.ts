@@ -12,7 +12,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
@@ -173,7 +175,10 @@ export interface Connection {
    * the config names a `sink`.
    */
   readonly events: Stream.Stream<ConnectionEvent, FatalError>
-  /** Asks for a recycle now (close and reconnect with replay once idle). */
+  /**
+   * Asks for a recycle now: close and reconnect with replay once idle. While no connection is open
+   * (connecting, in backoff) there is nothing to recycle: the next connection is a fresh one.
+   */
   readonly recycle: Effect.Effect<void>
   /** Connection attempts so far. */
   readonly attempts: Effect.Effect<number>
@@ -258,6 +263,12 @@ type Outcome =
   | { readonly _tag: "Recycle" }
   | { readonly _tag: "Fatal"; readonly error: FatalError }
 
+/** An open connection's outcome: undefined until the first participant decides it. */
+interface Live {
+  outcome: Outcome | undefined
+  readonly decide: (outcome: Outcome) => void
+}
+
 /** The write timeout for one frame: a write that cannot complete means the socket is gone. */
 const writeTimeout = (options: RetryOptions) => options.timeout
 
@@ -284,7 +295,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     }
     let gaveUp: FatalError | undefined
     const attempts = yield* Ref.make(0)
-    const recycleRequests = yield* Queue.sliding<void>(1)
+    // Set while a connection is open: `recycle` starts its wait for idle.
+    let onRecycleAsked: (() => void) | undefined
+    const forkHere = yield* FiberSet.makeRuntime<never, void, never>()
     const delays = retryDelays(config.retry)
 
     // Backpressure. `queuedBytes` counts the Outbox and the unfinished writes (text length: the
@@ -432,54 +445,47 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       error: new ConnectionError({ message: "the server closed the connection", retryable: true, code: 1000 })
     })
 
-    /** Reads frames until the connection ends: pushed by the transport when it can, else pulled. */
-    const reader = (conn: TransportConnection): Effect.Effect<Outcome> =>
-      conn.listen !== undefined && sink.unsafeOffer !== undefined
-        ? pushReader(conn, conn.listen, sink.unsafeOffer)
-        : pullReader(conn)
+    /** How the transport's end becomes an outcome: a normal close or the error it ended with. */
+    const endOutcome = (exit: Exit.Exit<void, ConnectionError>): Outcome => {
+      if (Exit.isSuccess(exit)) return closedByServer()
+      const error = Cause.failureOption(exit.cause)
+      return {
+        _tag: "Dropped",
+        error: error._tag === "Some"
+          ? error.value
+          : new ConnectionError({ message: "the transport ended unexpectedly", retryable: true })
+      }
+    }
 
     /**
      * Frames decoded and handed on in the transport's receive callback: no fiber between the socket
-     * and the session. The reader waits for `messages` to end, or for a frame that decides the
-     * outcome (a fatal or recycling error, a fault): that ends it at once, as in the pull path (a
-     * close handshake the peer may never answer is not waited for; the scope closes the transport).
+     * and the session, and none waiting for the end either (`onEnd`). A frame that decides the outcome
+     * (a fatal or recycling error, a fault) ends the connection at once: a close handshake the peer
+     * may never answer is not waited for (the scope closes the transport). Nothing is handed on once
+     * the outcome is decided.
      */
-    const pushReader = (
-      conn: TransportConnection,
-      listen: (handler: (text: string) => void) => void,
-      offer: (event: ConnectionEvent) => void
-    ): Effect.Effect<Outcome> =>
-      Effect.suspend(() => {
+    const listenTo = (
+      listen: NonNullable<TransportConnection["listen"]>,
+      offer: (event: ConnectionEvent) => void,
+      live: Live
+    ): void => {
+      const events: Array<ConnectionEvent> = []
+      listen((text) => {
+        if (live.outcome !== undefined) return
+        lastFrameAt = clock.unsafeCurrentTimeMillis()
         let stop: Outcome | undefined
-        const decided = Deferred.unsafeMake<Outcome>(FiberId.none)
-        const events: Array<ConnectionEvent> = []
-        const onFrame = (text: string) => {
-          if (stop !== undefined) return
-          lastFrameAt = clock.unsafeCurrentTimeMillis()
-          try {
-            bytesInMetric.unsafeUpdate(text.length, metricTags)
-            stop = ingest(text, events)
-            for (const event of events) offer(event)
-          } catch (defect) {
-            stop = { _tag: "Fatal", error: defectError("the connection reader", Cause.die(defect)) }
-          } finally {
-            events.length = 0
-          }
-          if (stop !== undefined) Deferred.unsafeDone(decided, Exit.succeed(stop))
+        try {
+          bytesInMetric.unsafeUpdate(text.length, metricTags)
+          stop = ingest(text, events)
+          for (const event of events) offer(event)
+        } catch (defect) {
+          stop = { _tag: "Fatal", error: defectError("the connection reader", Cause.die(defect)) }
+        } finally {
+          events.length = 0
         }
-        listen(onFrame)
-        const ended = conn.messages.await.pipe(
-          Effect.as(closedByServer()),
-          Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
-        )
-        return (stop !== undefined ? Effect.succeed(stop) : Effect.raceFirst(Deferred.await(decided), ended)).pipe(
-          Effect.map((outcome) => stop ?? outcome),
-          // Frames after the end are not this connection's any more.
-          Effect.ensuring(Effect.sync(() => {
-            stop ??= closedByServer()
-          }))
-        )
-      })
+        if (stop !== undefined) live.decide(stop)
+      }, (exit) => live.decide(endOutcome(exit)))
+    }
 
     /** Takes frames in batches from `messages`; decodes a whole batch and hands it on in one offer. */
     const pullReader = (conn: TransportConnection): Effect.Effect<Outcome> =>
@@ -565,11 +571,8 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         }
       })
 
-    // Without a maximum duration only a request recycles (no timer fiber to race against).
-    const recycler: Effect.Effect<Outcome> = (config.maxSessionDuration === undefined
-      ? Queue.take(recycleRequests)
-      : Effect.raceFirst(Effect.sleep(config.maxSessionDuration), Queue.take(recycleRequests))
-    ).pipe(Effect.zipRight(config.awaitIdle), Effect.as<Outcome>({ _tag: "Recycle" }))
+    /** Recycling once the session is idle. */
+    const recycleWhenIdle: Effect.Effect<Outcome> = Effect.as(config.awaitIdle, { _tag: "Recycle" })
 
     /** Replay, then what the last connection could not write, then the Outbox as it is now. */
     const prime = (conn: TransportConnection) =>
@@ -601,17 +604,58 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           return fatal ?? { _tag: "Dropped", error: primed.left } as const
         }
         yield* sink.offerAll([{ _tag: "Connected", connection, reconnected: connection > 1 }])
-        return yield* Effect.raceAll([
-          guard("the connection reader", reader(conn)),
-          guard("the connection writer", writer(conn)),
-          guard("the connection recycler", recycler),
-          ...(config.idleTimeout === undefined ? [] : [guard("the connection watchdog", watchdog(conn, config.idleTimeout))])
-        ])
+        return yield* live(conn)
       }).pipe(Effect.ensuring(Effect.sync(() => {
         current = undefined
       })))
 
-    /** A participant that dies becomes a fatal outcome: the race must never wait on a dead fiber. */
+    /**
+     * The open connection until something decides its outcome: a frame (pushed, or pulled by a reader
+     * fiber when the transport cannot push), the transport's end, the writer, the watchdog, a
+     * recycle. The first outcome wins. The supervisor's fiber waits on it alone; the writer, and the
+     * watchdog and a recycle while there is one, are the only other fibers; all stop with it.
+     */
+    const live = (conn: TransportConnection): Effect.Effect<Outcome> =>
+      Effect.suspend(() => {
+        const decided = Deferred.unsafeMake<Outcome>(FiberId.none)
+        const fibers: Array<Fiber.RuntimeFiber<void>> = []
+        const state: Live = {
+          outcome: undefined,
+          decide: (outcome) => {
+            if (state.outcome !== undefined) return
+            state.outcome = outcome
+            Deferred.unsafeDone(decided, Exit.succeed(outcome))
+          }
+        }
+        /** A participant: it decides when it returns; one that dies becomes a fatal outcome. */
+        const participant = (where: string, effect: Effect.Effect<Outcome>): Effect.Effect<void> =>
+          Effect.flatMap(guard(where, effect), (outcome) => Effect.sync(() => state.decide(outcome)))
+        const askRecycle = () => {
+          onRecycleAsked = undefined
+          fibers.push(forkHere(participant("the connection recycler", recycleWhenIdle)))
+        }
+        return Effect.gen(function*() {
+          if (conn.listen !== undefined && sink.unsafeOffer !== undefined) listenTo(conn.listen, sink.unsafeOffer, state)
+          else fibers.push(yield* Effect.fork(participant("the connection reader", pullReader(conn))))
+          fibers.push(yield* Effect.fork(participant("the connection writer", writer(conn))))
+          if (config.idleTimeout !== undefined) {
+            fibers.push(yield* Effect.fork(participant("the connection watchdog", watchdog(conn, config.idleTimeout))))
+          }
+          if (config.maxSessionDuration !== undefined) {
+            const after = Effect.zipRight(Effect.sleep(config.maxSessionDuration), recycleWhenIdle)
+            fibers.push(yield* Effect.fork(participant("the connection recycler", after)))
+          }
+          onRecycleAsked = askRecycle
+          return yield* Deferred.await(decided)
+        }).pipe(Effect.ensuring(Effect.suspend(() => {
+          onRecycleAsked = undefined
+          // Frames after the end are not this connection's any more.
+          state.outcome ??= closedByServer()
+          return Fiber.interruptAll(fibers)
+        })))
+      })
+
+    /** A participant that dies becomes a fatal outcome: the connection must never wait on a dead fiber. */
     const guard = (where: string, effect: Effect.Effect<Outcome>): Effect.Effect<Outcome> =>
       Effect.catchAllDefect(effect, (defect) =>
         Effect.succeed<Outcome>({ _tag: "Fatal", error: defectError(where, Cause.die(defect)) })
@@ -691,7 +735,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       unsafeSend,
       awaitRoom,
       events: Mailbox.toStream(mailbox),
-      recycle: Queue.offer(recycleRequests, undefined).pipe(Effect.asVoid),
+      recycle: Effect.sync(() => onRecycleAsked?.()),
       attempts: Ref.get(attempts),
       buffered: Effect.sync(inFlight)
     } satisfies Connection

@@ -45,15 +45,19 @@ export interface TransportConnection {
    */
   readonly messages: Mailbox.ReadonlyMailbox<string, ConnectionError>
   /**
-   * Push delivery, for transports that can: from this call on, every text frame goes to `handler`,
+   * Push delivery, for transports that can: from this call on, every text frame goes to `onFrame`,
    * called synchronously in the transport's receive callback (no fiber hand-off), instead of into
-   * `messages`; the frames `messages` already holds are handed over first, in order. `messages`
-   * still tells how the connection ended. Absent: the frames are read from `messages`. A wrapper
-   * that intercepts frames must wrap `listen` as well as `messages` (or leave `listen` out).
+   * `messages`; the frames `messages` already holds are handed over first, in order. `onEnd` is
+   * called once when the connection ends, with what `messages` ends with (at once if it has ended
+   * already), so a listener needs no fiber waiting on `messages`. Absent: the frames are read from
+   * `messages`. A wrapper that intercepts frames must wrap `listen` as well as `messages` (or leave
+   * `listen` out) and pass `onEnd` on.
    *
    * @since 0.2.0
    */
-  readonly listen?: ((handler: (text: string) => void) => void) | undefined
+  readonly listen?:
+    | ((onFrame: (text: string) => void, onEnd: (exit: Exit.Exit<void, ConnectionError>) => void) => void)
+    | undefined
   /** Closes the connection from this side (normal close 1000 unless told otherwise). */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
   /**
@@ -105,16 +109,20 @@ export class Transport extends Context.Tag("@realtime-fx/core/Transport")<Transp
  * A connection's received frames, for transports: `offer` puts a frame in `messages` until someone
  * calls `listen`, then hands it straight to the listener. `listen` first hands over the frames
  * `messages` holds, in order. A transport returns `messages` and `listen` as its connection's and
- * ends `messages` when the connection ends.
+ * ends them through `end` or `fail` when the connection ends (which tell the listener too).
  *
  * @since 0.2.0
  * @category models
  */
 export interface Inbox {
-  readonly messages: Mailbox.Mailbox<string, ConnectionError>
-  /** One received frame; false when `messages` has ended and nobody listens. */
+  readonly messages: Mailbox.ReadonlyMailbox<string, ConnectionError>
+  /** One received frame; false when the inbox has ended and nobody listens. */
   readonly offer: (text: string) => boolean
-  readonly listen: (handler: (text: string) => void) => void
+  readonly listen: NonNullable<TransportConnection["listen"]>
+  /** The connection closed normally: `messages` ends, the listener hears it. False if it had ended. */
+  readonly end: Effect.Effect<boolean>
+  /** The connection was lost or refused: `messages` fails with `error`, the listener hears it. */
+  readonly fail: (error: ConnectionError) => Effect.Effect<boolean>
 }
 
 /**
@@ -124,18 +132,33 @@ export interface Inbox {
  * @category constructors
  */
 export const makeInbox: Effect.Effect<Inbox> = Effect.map(Mailbox.make<string, ConnectionError>(), (messages) => {
-  let listener: ((text: string) => void) | undefined
+  let onFrame: ((text: string) => void) | undefined
+  let onEnd: ((exit: Exit.Exit<void, ConnectionError>) => void) | undefined
+  let ended: Exit.Exit<void, ConnectionError> | undefined
+  const done = (exit: Exit.Exit<void, ConnectionError>) =>
+    Effect.sync(() => {
+      if (ended !== undefined) return false
+      ended = exit
+      messages.unsafeDone(exit)
+      onEnd?.(exit)
+      return true
+    })
   return {
     messages,
     offer: (text) => {
-      if (listener === undefined) return messages.unsafeOffer(text)
-      listener(text)
+      if (ended !== undefined) return false
+      if (onFrame === undefined) return messages.unsafeOffer(text)
+      onFrame(text)
       return true
     },
-    listen: (handler) => {
+    listen: (frame, end) => {
       const held = Effect.runSyncExit(messages.clear)
-      if (Exit.isSuccess(held)) for (const text of held.value) handler(text)
-      listener = handler
-    }
+      if (Exit.isSuccess(held)) for (const text of held.value) frame(text)
+      onFrame = frame
+      onEnd = end
+      if (ended !== undefined) end(ended)
+    },
+    end: done(Exit.void),
+    fail: (error) => done(Exit.fail(error))
   }
 })

@@ -225,6 +225,54 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
       assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1", "Disconnected", "Connected#2"])
     }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
+  it.effect("recycle on request: the open connection closes once idle and the next one replays", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      const idle = yield* Deferred.make<void>()
+      const { conn, seen } = yield* start({ awaitIdle: Deferred.await(idle) })
+      yield* conn.recycle
+      yield* conn.recycle // asked twice: still one recycle
+      yield* settle
+      assert.strictEqual(yield* server.attempts, 1, "busy: the recycle waits")
+      yield* Deferred.succeed(idle, undefined)
+      yield* settle
+      assert.strictEqual(yield* server.attempts, 2)
+      assert.strictEqual((yield* server.clientEvents).filter((f) => f.connection === 2)[0]?.type, "session.update")
+      assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1", "Disconnected", "Connected#2"])
+      const disconnected = (yield* Ref.get(seen)).find((e) => e._tag === "Disconnected")
+      assert.isTrue(disconnected?._tag === "Disconnected" && disconnected.error === undefined, "a recycle is not an error")
+      // The second connection does not recycle again by itself.
+      yield* TestClock.adjust("1 hour")
+      yield* settle
+      assert.strictEqual(yield* server.attempts, 2)
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
+  it.effect("an open connection runs on few fibers: the supervisor, the writer and the watchdog (and a reader when pulled)", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* Supervisor.track
+      const offered: Array<Connection.ConnectionEvent> = []
+      const conn = yield* Effect.supervised(
+        Connection.make({
+          request: Effect.succeed({ url: "wss://mock.test/v1/realtime", headers: {}, protocols: [] }),
+          retry,
+          replay: Effect.succeed([replayEvent]),
+          awaitIdle: Effect.void,
+          idleTimeout: Effect.succeed(Duration.seconds(15)),
+          // The events go to a sink of the test's own: no consumer fiber to count.
+          sink: {
+            offerAll: (events) => Effect.sync(() => offered.push(...events)),
+            unsafeOffer: (event) => void offered.push(event),
+            fail: () => Effect.void
+          }
+        }),
+        supervisor
+      )
+      yield* conn.send(item(1))
+      yield* settle
+      assert.strictEqual(offered[0]?._tag, "Connected")
+      assert.strictEqual((yield* supervisor.value).length, push ? 3 : 4)
+    }).pipe(Effect.scoped, Effect.provide(MockTransport.layer({ push }))))
+
   it.effect("8. closing the scope during backoff returns at once and leaves no fiber", () =>
     Effect.gen(function*() {
       const server = yield* MockServer

@@ -229,19 +229,21 @@ describe("NodeTransport", () => {
       assert.isTrue(sendError.retryable)
     })))
 
-  it.scopedLive("listen: frames held before it come first, in order, then pushed ones; messages still tells the end", () =>
+  it.scopedLive("listen: frames held before it come first, in order, then pushed ones; the end reaches onEnd and messages", () =>
     provide(Effect.gen(function*() {
       const { connection, peer } = yield* connected()
       for (let i = 0; i < 50; i++) peer.ws.send(`m${i}`)
       yield* Effect.sleep("100 millis") // all 50 held in messages
       const seen: Array<string> = []
+      const ends: Array<Exit.Exit<void, ConnectionError>> = []
       assert.isDefined(connection.listen)
-      connection.listen!((text) => seen.push(text))
+      connection.listen!((text) => seen.push(text), (exit) => ends.push(exit))
       assert.strictEqual(seen.length, 50, "the held frames are handed over in the listen call")
       for (let i = 50; i < 100; i++) peer.ws.send(`m${i}`)
       peer.ws.close(1000, "done")
       yield* connection.messages.await
       assert.deepStrictEqual(seen, Array.from({ length: 100 }, (_, i) => `m${i}`))
+      assert.deepStrictEqual(ends, [Exit.void], "onEnd heard the normal close once")
     })))
 
   it.scopedLive("listen after the server closed still hands over the frames sent before the close, then messages ends", () =>
@@ -255,10 +257,14 @@ describe("NodeTransport", () => {
       yield* Effect.sleep("100 millis")
       assert.deepStrictEqual(connection.messages.unsafeSize(), Option.some(2))
       const seen: Array<string> = []
-      connection.listen!((text) => seen.push(text))
+      const ends: Array<Exit.Exit<void, ConnectionError>> = []
+      connection.listen!((text) => seen.push(text), (exit) => ends.push(exit))
       const ended = yield* Effect.flip(connection.messages.await)
       assert.deepStrictEqual(seen, ["one", "two"])
       assert.strictEqual(ended.code, 4000)
+      // The end came before listen: onEnd hears it in the listen call, after the held frames.
+      assert.strictEqual(ends.length, 1)
+      assert.isTrue(Exit.isFailure(ends[0]!))
     })))
 
   it.scopedLive("a server close with 1011 fails messages with the code and the reason", () =>

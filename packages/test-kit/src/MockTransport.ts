@@ -193,7 +193,7 @@ export const make = (
             yield* Ref.set(openConnection, undefined)
             yield* Ref.set(current, yield* Deferred.make<MockConnection>())
           }
-          yield* code === 1000 ? conn.inbox.messages.end : conn.inbox.messages.fail(closeError(code, reason))
+          yield* code === 1000 ? conn.inbox.end : conn.inbox.fail(closeError(code, reason))
         })
       })
 

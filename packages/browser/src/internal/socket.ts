@@ -102,7 +102,6 @@ export const open = (
       invalidRequest: undefined
     }
     const received = yield* makeInbox
-    const inbox = received.messages
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
 
@@ -132,14 +131,14 @@ export const open = (
                 offeredProtocol: checked.right.protocols.length > 0
               })
             )
-            return yield* inbox.fail(closedError)
+            return yield* received.fail(closedError)
           }
-          if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return yield* inbox.end
+          if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) return yield* received.end
           const lost = Rules.lostFailure(
             closeCode,
             state.closeReason ?? (error?.reason === "Close" ? error.closeReason : undefined)
           )
-          return yield* lost === undefined ? inbox.end : inbox.fail(lost)
+          return yield* lost === undefined ? received.end : received.fail(lost)
         })
       ),
       Effect.forkScoped
@@ -186,7 +185,7 @@ export const open = (
 
     return {
       send,
-      messages: inbox,
+      messages: received.messages,
       listen: received.listen,
       close,
       bufferedAmount: () => state.ws?.bufferedAmount ?? 0

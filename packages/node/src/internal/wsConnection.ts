@@ -183,7 +183,6 @@ export const open = (
       activity: 0
     }
     const received = yield* makeInbox
-    const inbox = received.messages
     const opened = yield* Deferred.make<void>()
     const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
 
@@ -208,15 +207,15 @@ export const open = (
                 ? new ConnectionError({ message: "WebSocket ended before it opened", retryable: true })
                 : openFailure(error, state)
             )
-            return yield* inbox.fail(closedError)
+            return yield* received.fail(closedError)
           }
-          if (error !== undefined) return yield* inbox.fail(lostFailure(error, state))
+          if (error !== undefined) return yield* received.fail(lostFailure(error, state))
           if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) {
-            return yield* inbox.fail(
+            return yield* received.fail(
               new ConnectionError({ message: `WebSocket run loop died: ${Cause.pretty(exit.cause)}`, retryable: true })
             )
           }
-          return yield* inbox.end
+          return yield* received.end
         })
       ),
       Effect.forkScoped
@@ -277,7 +276,7 @@ export const open = (
 
     return {
       send,
-      messages: inbox,
+      messages: received.messages,
       listen: received.listen,
       close,
       bufferedAmount: () => state.ws?.bufferedAmount ?? 0,
