@@ -113,6 +113,13 @@ export interface ConnectionSink {
    * @since 0.2.0
    */
   readonly unsafeOffer?: ((event: ConnectionEvent) => void) | undefined
+  /**
+   * With `unsafeOffer`: takes a pushed frame's server event without its `Message` wrapper (no
+   * allocation per frame). Absent: it goes through `unsafeOffer` as a `Message` event.
+   *
+   * @since 0.2.0
+   */
+  readonly unsafeMessage?: ((event: Protocol.DecodedServerEvent) => void) | undefined
   /** The connection gave up: no event follows. */
   readonly fail: (error: FatalError) => Effect.Effect<unknown>
 }
@@ -232,6 +239,7 @@ const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
   delays.length === 0 ? Schedule.stop : Schedule.fromDelays(delays[0]!, ...delays.slice(1))
 
 const identity = (text: string) => text
+const ignore = () => {}
 
 /** The host of a URL (no path or query: those may carry secrets), for span attributes. */
 const hostOf = (url: string): string => {
@@ -429,15 +437,22 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       return undefined
     }
 
-    /** Decodes one frame into `events`; an outcome when it ends the connection (fatal or recycling error). */
-    const ingest = (text: string, events: Array<ConnectionEvent>): Outcome | undefined => {
-      const decoded = Protocol.decodeServerEvent(text)
-      if (Either.isLeft(decoded)) {
-        events.push({ _tag: "Malformed", error: decoded.left })
+    /**
+     * Decodes one frame and hands it on (a server event to `message`, a malformed frame to `other`);
+     * an outcome when it ends the connection (a fatal or recycling error).
+     */
+    const ingest = (
+      text: string,
+      other: (event: ConnectionEvent) => void,
+      message: (event: Protocol.DecodedServerEvent) => void
+    ): Outcome | undefined => {
+      const decoded = Protocol.decodeServerFrame(text)
+      if (decoded instanceof ProtocolError) {
+        other({ _tag: "Malformed", error: decoded })
         return undefined
       }
-      events.push({ _tag: "Message", event: decoded.right })
-      return classify(decoded.right)
+      message(decoded)
+      return classify(decoded)
     }
 
     const closedByServer = (): Outcome => ({
@@ -469,19 +484,17 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       offer: (event: ConnectionEvent) => void,
       live: Live
     ): void => {
-      const events: Array<ConnectionEvent> = []
+      // A server event goes on without a `Message` wrapper when the sink takes it so.
+      const message = sink.unsafeMessage ?? ((event: Protocol.DecodedServerEvent) => offer({ _tag: "Message", event }))
       listen((text) => {
         if (live.outcome !== undefined) return
         lastFrameAt = clock.unsafeCurrentTimeMillis()
         let stop: Outcome | undefined
         try {
           bytesInMetric.unsafeUpdate(text.length, metricTags)
-          stop = ingest(text, events)
-          for (const event of events) offer(event)
+          stop = ingest(text, offer, message)
         } catch (defect) {
           stop = { _tag: "Fatal", error: defectError("the connection reader", Cause.die(defect)) }
-        } finally {
-          events.length = 0
         }
         if (stop !== undefined) live.decide(stop)
       }, (exit) => live.decide(endOutcome(exit)))
@@ -497,11 +510,13 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           const [chunk, done] = taken.right
           lastFrameAt = clock.unsafeCurrentTimeMillis()
           const events: Array<ConnectionEvent> = []
+          const other = (event: ConnectionEvent) => void events.push(event)
+          const message = (event: Protocol.DecodedServerEvent) => void events.push({ _tag: "Message", event })
           let outcome: Outcome | undefined
           let bytes = 0
           for (const text of chunk) {
             bytes += text.length
-            outcome = ingest(text, events)
+            outcome = ingest(text, other, message)
             if (outcome !== undefined) break
           }
           bytesInMetric.unsafeUpdate(bytes, metricTags)
@@ -513,9 +528,8 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /** The first fatal error among frames no one will read (nothing is handed on). */
     const fatalAmong = (frames: Iterable<string>): Outcome | undefined => {
-      const events: Array<ConnectionEvent> = []
       for (const text of frames) {
-        const outcome = ingest(text, events)
+        const outcome = ingest(text, ignore, ignore)
         if (outcome?._tag === "Fatal") return outcome
       }
       return undefined

@@ -121,11 +121,15 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       return model.request({ conversationId: id })
     })
 
+    const serverInput = (event: Protocol.DecodedServerEvent): Input => {
+      if (debug) shell.emit({ _tag: "ServerEvent", event })
+      return { _tag: "ServerEvent", event }
+    }
+
     const toInput = (event: Connection.ConnectionEvent): Input => {
       switch (event._tag) {
         case "Message":
-          if (debug) shell.emit({ _tag: "ServerEvent", event: event.event })
-          return { _tag: "ServerEvent", event: event.event }
+          return serverInput(event.event)
         case "Malformed":
           return { _tag: "Malformed", error: event.error }
         case "Disconnected":
@@ -164,6 +168,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
             for (const event of events) shell.apply(toInput(event))
           }),
         unsafeOffer: (event) => shell.apply(toInput(event)),
+        unsafeMessage: (event) => shell.apply(serverInput(event)),
         fail: (error) => Effect.sync(() => shell.apply({ _tag: "Close", error, quiet: false }))
       }
     }).pipe(Scope.extend(connectionScope))

@@ -106,6 +106,46 @@ describe("properties: random input never throws", () => {
   })
 })
 
+describe("properties: decodeServerFrame is decodeServerEvent without the Either", () => {
+  const same = (text: string) => {
+    const bare = Protocol.decodeServerFrame(text)
+    const wrapped = Protocol.decodeServerEvent(text)
+    if (Either.isLeft(wrapped)) {
+      assert.instanceOf(bare, ProtocolError)
+      assert.strictEqual((bare as ProtocolError).message, wrapped.left.message)
+    } else {
+      assert.notInstanceOf(bare, ProtocolError)
+      assert.deepStrictEqual(bare, wrapped.right)
+    }
+  }
+  const types = [...Protocol.serverEventTypes]
+  const knownTyped = fc.constantFrom(...types).chain((type) =>
+    fc.dictionary(fc.string(), fc.jsonValue()).map((rest) => JSON.stringify({ ...rest, type }))
+  )
+
+  it("on random strings, random JSON and objects of every modelled type (valid or not)", () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.json(), knownTyped), same), { numRuns: 1000 })
+  })
+
+  it("on valid encoded events and the published examples", () => {
+    for (const member of Protocol.serverEventMembers) {
+      const encode = Schema.encodeSync(member as Schema.Schema<unknown, unknown>)
+      EffectFc.assert(
+        EffectFc.property(Arbitrary.make(member as Schema.Schema<unknown, unknown>), (a) => same(JSON.stringify(encode(a)))),
+        { numRuns: 20 }
+      )
+    }
+    const url = new URL("../fixtures/conformance/openai_examples.jsonl", import.meta.url)
+    for (const line of fs.readFileSync(url, "utf8").split("\n").filter((l) => l.trim() !== "")) {
+      same(JSON.stringify(JSON.parse(line).event))
+    }
+  })
+
+  it("a value that is not a string (bypassing the types) is a ProtocolError", () => {
+    assert.instanceOf(Protocol.decodeServerFrame(42 as unknown as string), ProtocolError)
+  })
+})
+
 describe("properties: the compiled fast path agrees with the Schema decoder", () => {
   const same = (value: unknown) => {
     const fast = Protocol.decodeServerEventUnknown(value)
