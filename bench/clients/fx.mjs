@@ -49,8 +49,11 @@ const runtimeFor = (url, job) => {
 /** Opens a session and waits until it is connected (connection setup is never timed). */
 const openSession = Effect.gen(function*() {
   const session = yield* RealtimeSession.make()
-  const events = yield* session.subscribeEvents
-  yield* events.pipe(Stream.takeUntil((e) => e._tag === "Connected"), Stream.runDrain)
+  // The subscription ends once connected (scoped here, not to the session: nothing piles up unread).
+  yield* Effect.scoped(Effect.flatMap(
+    session.subscribeEvents,
+    (events) => events.pipe(Stream.takeUntil((e) => e._tag === "Connected"), Stream.runDrain)
+  ))
   return session
 })
 
