@@ -56,6 +56,18 @@ export interface MessageGeneration {
    * transfer `data.buffer` (copy with `data.slice()` first).
    */
   readonly audio: Stream.Stream<AudioFrame.AudioFrame, GenerationError>
+  /**
+   * The same frames without a fiber per frame, for servers that run many sessions: each frame is
+   * handed to `onFrame` synchronously as the session receives it (the frames that arrived before the
+   * call first, in order). Completes when the message's audio ends; fails as `audio` does. `onFrame`
+   * runs in the session's receive path: keep it short and non-blocking (copy, count, write to a
+   * socket). A throw from it fails this effect with the defect and drops the message's later frames;
+   * the session goes on. Interrupting the effect stops the handing over: later frames wait for
+   * `audio` or another `runAudio`. Each frame goes to one consumer: use `audio` or `runAudio`.
+   *
+   * @since 0.2.0
+   */
+  readonly runAudio: (onFrame: (frame: AudioFrame.AudioFrame) => void) => Effect.Effect<void, GenerationError>
   readonly modalities: Effect.Effect<Modalities, GenerationError>
 }
 

@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
 import * as Mailbox from "effect/Mailbox"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as AudioFrame from "../../AudioFrame.js"
 import { type FatalError, SessionClosedError, SlowConsumerError, type TimeoutError } from "../../Errors.js"
@@ -29,7 +29,40 @@ interface MessageHandle {
   readonly text: Mailbox.Mailbox<Gen.TextDelta, Gen.GenerationError>
   readonly audio: Mailbox.Mailbox<AudioFrame.AudioFrame, Gen.GenerationError>
   readonly modalities: Deferred.Deferred<Gen.Modalities, Gen.GenerationError>
+  /** A `runAudio` consumer: frames go to it instead of `audio`; it hears the end. */
+  listener: AudioListener | undefined
 }
+
+interface AudioListener {
+  readonly onFrame: (frame: AudioFrame.AudioFrame) => void
+  readonly resume: (end: Effect.Effect<void, Gen.GenerationError>) => void
+}
+
+/**
+ * `runAudio`: the frames `audio` holds go to `onFrame` now, later ones as they arrive (the shell
+ * calls the listener); the effect waits for the end of the audio.
+ */
+const runAudio = (message: MessageHandle, onFrame: (frame: AudioFrame.AudioFrame) => void) =>
+  Effect.async<void, Gen.GenerationError>((resume) => {
+    const held = Effect.runSyncExit(message.audio.clear)
+    if (Exit.isFailure(held)) return resume(held)
+    try {
+      for (const frame of held.value) onFrame(frame)
+    } catch (defect) {
+      message.audio.unsafeDone(Exit.die(defect))
+      return resume(Effect.die(defect))
+    }
+    // Ended already (and now empty): the end is known at once.
+    if (Option.isNone(message.audio.unsafeSize())) return resume(Effect.runSyncExit(message.audio.await))
+    if (message.listener !== undefined) {
+      return resume(Effect.dieMessage("runAudio: this message's audio already has a runAudio consumer"))
+    }
+    const listener: AudioListener = { onFrame, resume }
+    message.listener = listener
+    return Effect.sync(() => {
+      if (message.listener === listener) message.listener = undefined
+    })
+  })
 
 /** A generation's streams and completion, as handed to consumers. */
 export interface GenerationHandle {
@@ -162,12 +195,34 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     for (const mailbox of generationSubscribers) offer(mailbox, handle.generation, "generations")
   }
 
+  /** The end of a message's audio, for its stream and its `runAudio` consumer. */
+  const endAudio = (message: MessageHandle, exit: Exit.Exit<void, Gen.GenerationError>) => {
+    message.audio.unsafeDone(exit)
+    const listener = message.listener
+    if (listener === undefined) return
+    message.listener = undefined
+    listener.resume(exit)
+  }
+
+  /** One received frame: to the `runAudio` consumer if there is one (a throw ends it alone), else the stream. */
+  const deliverAudio = (message: MessageHandle, frame: AudioFrame.AudioFrame) => {
+    const listener = message.listener
+    if (listener === undefined) return offer(message.audio, frame, "audio")
+    try {
+      listener.onFrame(frame)
+    } catch (defect) {
+      message.listener = undefined
+      message.audio.unsafeDone(Exit.die(defect))
+      listener.resume(Effect.die(defect))
+    }
+  }
+
   const closeMessage = (itemId: string, exit: Exit.Exit<void, Gen.GenerationError>) => {
     const message = messages.get(itemId)
     if (message === undefined) return
     messages.delete(itemId)
     message.text.unsafeDone(exit)
-    message.audio.unsafeDone(exit)
+    endAudio(message, exit)
     Deferred.unsafeDone(
       message.modalities,
       Exit.isSuccess(exit) ? Effect.succeed<Gen.Modalities>(["text"]) : Effect.failCause(exit.cause)
@@ -221,7 +276,8 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         const message: MessageHandle = {
           text: outbox<Gen.TextDelta, Gen.GenerationError>(),
           audio: outbox<AudioFrame.AudioFrame, Gen.GenerationError>(),
-          modalities: sync(Deferred.make<Gen.Modalities, Gen.GenerationError>())
+          modalities: sync(Deferred.make<Gen.Modalities, Gen.GenerationError>()),
+          listener: undefined
         }
         messages.set(action.itemId, message)
         handle.itemIds.add(action.itemId)
@@ -229,6 +285,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
           messageId: action.itemId,
           text: Mailbox.toStream(message.text),
           audio: Mailbox.toStream(message.audio),
+          runAudio: (onFrame) => runAudio(message, onFrame),
           modalities: Deferred.await(message.modalities)
         }, "messages")
         return
@@ -238,15 +295,19 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         if (message !== undefined) Deferred.unsafeDone(message.modalities, Effect.succeed(action.modalities))
         return
       }
-      case "EndAudio":
-        messages.get(action.itemId)?.audio.unsafeDone(Exit.void)
+      case "EndAudio": {
+        const message = messages.get(action.itemId)
+        if (message !== undefined) endAudio(message, Exit.void)
         return
+      }
       case "Text":
         offer(messages.get(action.itemId)?.text, action.delta, "text")
         return
-      case "Audio":
-        offer(messages.get(action.itemId)?.audio, { data: Codec.decodeReceived(action.base64), sampleRate: OUTPUT_RATE, channels: 1 }, "audio")
+      case "Audio": {
+        const message = messages.get(action.itemId)
+        if (message !== undefined) deliverAudio(message, { data: Codec.decodeReceived(action.base64), sampleRate: OUTPUT_RATE, channels: 1 })
         return
+      }
       case "CloseMessage":
         return closeMessage(action.itemId, Exit.void)
       case "FunctionCall":
