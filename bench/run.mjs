@@ -65,7 +65,11 @@ const ratio = (a, b) => `${fmt(a / b, 2)}x`
 const timing = (xs) => ({ cold: med(xs, (r) => r.cold.ms), warm: med(xs, (r) => r.warm.ms), cpu: med(xs, (r) => r.warm.cpuMs) })
 
 // ---------------------------------------------------------------------------------------------
-const w1 = async (clients) => {
+/** realtime-fx once more, consuming the audio with `runAudio` (no fiber per frame) instead of the Stream (W1, W3). */
+const withRunAudio = (clients) => [...clients, { id: "fx", name: "realtime-fx (runAudio)", consumer: "runAudio" }]
+
+const w1 = async (all) => {
+  const clients = withRunAudio(all)
   const replyMs = 60_000
   const warmup = smoke ? 1 : 3
   const measured = smoke ? 2 : 5
@@ -83,7 +87,8 @@ const w1 = async (clients) => {
         warmup,
         measured,
         messagesPerReply: messagesPerReply(replyMs),
-        expectedBytes: pcmBytes(replyMs)
+        expectedBytes: pcmBytes(replyMs),
+        consumer: c.consumer
       }),
       90_000,
       async (c, r) => {
@@ -173,7 +178,8 @@ const w2 = async (clients) => {
 }
 
 // ---------------------------------------------------------------------------------------------
-const w3 = async (clients) => {
+const w3 = async (all) => {
+  const clients = withRunAudio(all)
   const ns = option("n")?.split(",").map(Number) ?? (smoke ? [20] : [100, 500, 1000])
   const timing = smoke ? { settleMs: 500, windowMs: 1000 } : { settleMs: 3000, windowMs: 5000 }
   const w3reps = Number(option("reps") ?? (smoke ? 1 : 2))
@@ -184,7 +190,7 @@ const w3 = async (clients) => {
       const res = await rounds(
         clients,
         w3reps,
-        (c) => ({ client: c.id, workload: "w3", url: server.url, n, ...timing }),
+        (c) => ({ client: c.id, workload: "w3", url: server.url, n, ...timing, consumer: c.consumer }),
         180_000,
         async (c, r) => {
           const due = await server.due([r.start.at, r.end.at])

@@ -57,23 +57,27 @@ const openSession = Effect.gen(function*() {
   return session
 })
 
-/** One reply: every decoded PCM frame is held until the response is done; the bytes. */
-const replyOnce = (session) =>
+/**
+ * One reply: every decoded PCM frame is held until the response is done; the bytes. The audio is
+ * read from the message's Stream, or with `consumer: "runAudio"` handed to a callback.
+ */
+const replyOnce = (session, job) =>
   Effect.scoped(
     Effect.gen(function*() {
       const held = []
       let bytes = 0
       let text = 0
+      const hold = (frame) => {
+        held.push(frame.data)
+        bytes += frame.data.byteLength
+      }
       const gen = yield* session.generateReply()
       yield* gen.messages.pipe(
         Stream.runForEach((message) =>
           Effect.zip(
-            Stream.runForEach(message.audio, (frame) =>
-              Effect.sync(() => {
-                held.push(frame.data)
-                bytes += frame.data.byteLength
-              })
-            ),
+            job.consumer === "runAudio"
+              ? message.runAudio(hold)
+              : Stream.runForEach(message.audio, (frame) => Effect.sync(() => hold(frame))),
             Stream.runForEach(message.text, (d) => Effect.sync(() => void (text += d.text.length))),
             { concurrent: true }
           )
@@ -90,7 +94,7 @@ export const open = async (url, job) => {
   const scope = await rt.runPromise(Scope.make())
   const session = await rt.runPromise(Scope.extend(openSession, scope))
   return {
-    reply: () => rt.runPromise(replyOnce(session)),
+    reply: () => rt.runPromise(replyOnce(session, job)),
     /** W2: the frames as AudioFrames (built before the clock). */
     prepareOutbound: (frames) => frames.map((data) => AudioFrame.unsafeMake(data, 48000, 2)),
     outbound: (frames) => {
@@ -107,17 +111,18 @@ export const open = async (url, job) => {
         })
       )
     },
-    /** W3: one reply whose audio is drained in a fiber of the session's scope; `onBytes(n)` per frame. */
-    stream: (onBytes) =>
+    /** W3: one reply whose audio is drained in a fiber of the session's scope (Stream or `runAudio`); `onBytes(n)` per frame. */
+    stream: (onBytes) => process.env.CB ? (globalThis.__audioCb = (f) => onBytes(f.data.byteLength), rt.runPromise(Effect.asVoid(session.generateReply()).pipe(Scope.extend(scope)))) :
       rt.runPromise(
         Effect.gen(function*() {
           const gen = yield* session.generateReply()
           yield* Effect.forkScoped(
-            gen.messages.pipe(
-              Stream.flatMap((m) => m.audio),
-              Stream.runForEach((f) => Effect.sync(() => onBytes(f.data.byteLength))),
-              Effect.ignore
-            )
+            (job.consumer === "runAudio"
+              ? Stream.runForEach(gen.messages, (m) => m.runAudio((f) => onBytes(f.data.byteLength)))
+              : gen.messages.pipe(
+                Stream.flatMap((m) => m.audio),
+                Stream.runForEach((f) => Effect.sync(() => onBytes(f.data.byteLength)))
+              )).pipe(Effect.ignore)
           )
         }).pipe(Scope.extend(scope))
       ),
