@@ -309,3 +309,14 @@ export const make = (): Halfband => {
     reset
   }
 }
+
+const directs = new WeakMap<object, Halfband>()
+
+/** Marks `stream` (a `StreamResampler` made over `decimator`) as readable through the decimator's pull interface. */
+export const withDirect = <A extends object>(stream: A, decimator: Halfband): A => {
+  directs.set(stream, decimator)
+  return stream
+}
+
+/** The decimator behind a stream made by `withDirect`, for a consumer that reads into its own memory. */
+export const directOf = (stream: object): Halfband | undefined => directs.get(stream)
