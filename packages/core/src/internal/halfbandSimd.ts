@@ -1,0 +1,90 @@
+/** The half-band decimator's filter loop in WebAssembly SIMD (halfband.wat), where the host runs it. */
+import { base64 } from "./halfbandWasm.js"
+
+/** Stream memory for the decimator and the filter loop over it. */
+export interface Store {
+  /** The even input stream (`capacity` samples). */
+  readonly even: Float64Array
+  /** The odd input stream (`capacity` samples). */
+  readonly odd: Float64Array
+  /** Writes outputs `start .. start + count - 1` (stream indices) into `target` from `offset` on. */
+  readonly run: (start: number, count: number, target: Int16Array, offset: number) => void
+}
+
+interface Exports {
+  readonly memory: { readonly buffer: ArrayBuffer; readonly grow: (pages: number) => number }
+  readonly run: (even: number, odd: number, out: number, count: number) => void
+}
+
+interface WasmApi {
+  readonly Module: new(bytes: Uint8Array) => object
+  readonly Instance: new(module: object, imports: object) => { readonly exports: Exports }
+}
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/** Decodes padded base64 (the module's bytes) without host helpers. */
+const decode = (text: string): Uint8Array => {
+  const clean = text.replace(/=+$/, "")
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4))
+  let bits = 0
+  let value = 0
+  let o = 0
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | ALPHABET.indexOf(clean[i]!)
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      out[o++] = (value >> bits) & 0xff
+    }
+  }
+  return out
+}
+
+/** The compiled module: undefined until first asked, null where the host cannot run it (no WebAssembly or no SIMD). */
+let compiled: { readonly api: WasmApi; readonly module: object } | null | undefined
+
+const load = () => {
+  if (compiled !== undefined) return compiled
+  try {
+    const api = (globalThis as { readonly WebAssembly?: WasmApi }).WebAssembly
+    // small enough (about 1 kB) for a synchronous compile on a browser's main thread
+    compiled = api === undefined ? null : { api, module: new api.Module(decode(base64)) }
+  } catch {
+    compiled = null
+  }
+  return compiled
+}
+
+/** Whether this host runs the SIMD loop. */
+export const available = (): boolean => load() !== null
+
+/** Room past each region's end for the loop's reads and writes of the odd output of a pair. */
+const SLACK = 8
+
+/**
+ * Stream memory of `capacity` samples per stream in a fresh instance of the module, the taps
+ * `taps` in place, the loop reading one output's window of `span` odd samples; undefined where the
+ * host cannot run it.
+ */
+export const store = (capacity: number, taps: Float64Array, span: number): Store | undefined => {
+  const wasm = load()
+  if (wasm === null) return undefined
+  const { memory, run } = new wasm.api.Instance(wasm.module, {}).exports
+  const evenAt = 8 * (taps.length + SLACK)
+  const oddAt = evenAt + 8 * (capacity + SLACK)
+  const outAt = oddAt + 8 * (capacity + span + SLACK)
+  const pages = Math.ceil((outAt + 2 * (capacity + SLACK)) / 65536)
+  const have = memory.buffer.byteLength / 65536
+  if (pages > have) memory.grow(pages - have)
+  new Float64Array(memory.buffer, 0, taps.length).set(taps)
+  const out = new Int16Array(memory.buffer, outAt, capacity + SLACK)
+  return {
+    even: new Float64Array(memory.buffer, evenAt, capacity),
+    odd: new Float64Array(memory.buffer, oddAt, capacity),
+    run: (start, count, target, offset) => {
+      run(evenAt + 8 * start, oddAt + 8 * start, outAt, count)
+      target.set(out.subarray(0, count), offset)
+    }
+  }
+}
