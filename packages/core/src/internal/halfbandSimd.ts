@@ -79,12 +79,15 @@ export const store = (capacity: number, taps: Float64Array, span: number): Store
   if (pages > have) memory.grow(pages - have)
   new Float64Array(memory.buffer, 0, taps.length).set(taps)
   const out = new Int16Array(memory.buffer, outAt, capacity + SLACK)
+  // the view handed to `set`, kept while the count repeats (it does: one per block size)
+  let view = out.subarray(0, 0)
   return {
     even: new Float64Array(memory.buffer, evenAt, capacity),
     odd: new Float64Array(memory.buffer, oddAt, capacity),
     run: (start, count, target, offset) => {
       run(evenAt + 8 * start, oddAt + 8 * start, outAt, count)
-      target.set(out.subarray(0, count), offset)
+      if (view.length !== count) view = out.subarray(0, count)
+      target.set(view, offset)
     }
   }
 }

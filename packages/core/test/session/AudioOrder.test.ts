@@ -134,6 +134,26 @@ describe("session audio: order and backpressure on the synchronous path", () => 
       assert.strictEqual((yield* server.clientEvents).length, before, "nothing sent after the end")
     }).pipe(Effect.provide(layer())))
 
+  it.scoped("frames like checked ones skip nothing: a ragged or invalid frame after valid ones still fails, sending nothing", () =>
+    Effect.gen(function*() {
+      const { server, session } = yield* open()
+      const stereo = (samples: number, rate = 48000) => ({ data: new Int16Array(samples), sampleRate: rate, channels: 2 })
+      yield* session.pushAudio(stereo(960))
+      yield* session.pushAudio(stereo(960))
+      const failures: Array<string> = []
+      for (const frame of [stereo(961), stereo(960, 48000.5), { ...stereo(960), channels: 0 }, stereo(960, 4000)]) {
+        const result = yield* Effect.either(session.pushAudio(frame))
+        if (Either.isLeft(result)) failures.push(result.left._tag === "AudioFrameError" ? result.left.reason : result.left._tag)
+      }
+      assert.deepStrictEqual(failures, ["Length", "SampleRate", "Channels", "SampleRate"])
+      yield* session.pushAudio(stereo(960))
+      yield* session.commitAudio
+      for (let i = 0; i < 5; i++) yield* settle
+      const appends = (yield* server.clientEvents).filter((f) => f.type === "input_audio_buffer.append")
+      const samples = appends.reduce((n, f) => n + AudioFrame.decodeBase64(f.event["audio"] as string).length, 0)
+      assert.strictEqual(samples, 720, "the three valid 10 ms frames only")
+    }).pipe(Effect.provide(layer())))
+
   it.scoped("with debugEvents every append and the commit are published as ClientEvents, in order", () =>
     Effect.gen(function*() {
       const { session, collected } = yield* open({ debugEvents: true })

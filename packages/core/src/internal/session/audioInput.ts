@@ -164,11 +164,20 @@ export const make = (
       return dropOldest ? Effect.void : sender.awaitRoom
     }
 
+    // The last rate and channel count that passed `AudioFrame.validate`.
+    let checkedRate = Number.NaN
+    let checkedChannels = Number.NaN
+
     const push = (frame: AudioFrame.AudioFrame) =>
       Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
         // A frame that cannot be audio is refused with a typed error before it touches the pipeline.
-        const valid = AudioFrame.validate(frame.data, frame.sampleRate, frame.channels)
-        if (Either.isLeft(valid)) return Effect.fail(valid.left)
+        // (The rate and channel checks depend on those values only: a pair already checked passes.)
+        if (frame.sampleRate !== checkedRate || frame.channels !== checkedChannels || frame.data.length % frame.channels !== 0) {
+          const valid = AudioFrame.validate(frame.data, frame.sampleRate, frame.channels)
+          if (Either.isLeft(valid)) return Effect.fail(valid.left)
+          checkedRate = frame.sampleRate
+          checkedChannels = frame.channels
+        }
         if (locked === 0) {
           // Synchronous from here to the queueing of the appends: nothing can interleave.
           const chunks = input.unsafePush(frame)
