@@ -8,6 +8,10 @@
 ;;   out[k] = 0.5 * even[k] + g0 * (odd[k + 19] + odd[k + 20]) + ... + g19 * (odd[k] + odd[k + 39])
 ;; summed left to right in each lane, exactly as the scalar loop does (IEEE f64, no fused ops), then
 ;; rounded as Math.round (half up) and saturated to Int16.
+;;
+;; mix2(src, n, e, d) mixes n stereo frames (Int16 L, R interleaved at byte src; n a multiple of 4)
+;; to mono as (L + R) >> 1 (the JavaScript mix, AudioFrame.mixToMono) and writes them alternately
+;; to the even stream (f64 at byte e: frames 0, 2, …) and the odd one (at byte d: frames 1, 3, …).
 (module
   (memory (export "memory") 1)
   (func (export "run") (param $e i32) (param $d i32) (param $out i32) (param $n i32)
@@ -135,4 +139,20 @@
         (local.set $e (i32.add (local.get $e) (i32.const 32)))
         (local.set $d (i32.add (local.get $d) (i32.const 32)))
         (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (br $next))))
+  (func (export "mix2") (param $src i32) (param $n i32) (param $e i32) (param $d i32)
+    (local $m v128) (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        ;; [L0 R0 L1 R1 L2 R2 L3 R3] -> i32 [m0 m1 m2 m3]
+        (local.set $m (i32x4.shr_s (i32x4.extadd_pairwise_i16x8_s (v128.load (local.get $src))) (i32.const 1)))
+        (v128.store (local.get $e) (f64x2.convert_low_i32x4_s
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 0 1 2 3 (local.get $m) (local.get $m))))
+        (v128.store (local.get $d) (f64x2.convert_low_i32x4_s
+          (i8x16.shuffle 4 5 6 7 12 13 14 15 0 1 2 3 0 1 2 3 (local.get $m) (local.get $m))))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $e (i32.add (local.get $e) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
         (br $next)))))
