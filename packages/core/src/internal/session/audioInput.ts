@@ -68,11 +68,13 @@ export const make = (
     const lock = yield* Effect.makeSemaphore(1)
     // Calls holding or waiting for `lock`: pushes take the synchronous path only when there are none.
     let locked = 0
+    // (counted uninterruptibly: an interruption anywhere cannot leave the count raised)
     const serialised = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.suspend(() => {
-        locked++
-        return Effect.ensuring(lock.withPermits(1)(effect), Effect.sync(() => locked--))
-      })
+      Effect.acquireUseRelease(
+        Effect.sync(() => locked++),
+        () => lock.withPermits(1)(effect),
+        () => Effect.sync(() => locked--)
+      )
     const clock = yield* Effect.clock
     let pushedMs = 0
 
