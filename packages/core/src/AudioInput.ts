@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as AudioFrame from "./AudioFrame.js"
 import * as chunker from "./internal/audioChunker.js"
+import * as halfband from "./internal/halfband.js"
 import { Resampler, type StreamResampler } from "./Resampler.js"
 
 /**
@@ -26,7 +27,8 @@ export const CHUNK_SAMPLES = 2400
  * - `push` mixes the frame to mono, resamples it to 24 kHz (a new converter whenever the input rate
  *   changes; the old one's tail is kept) and returns the complete 2,400-sample chunks now available.
  *   When the converter can read interleaved input (`StreamResampler.processInterleaved`, e.g. the
- *   half-band decimator for 48 kHz), the mix happens inside it, in the same pass, without a mono copy.
+ *   half-band decimator for 48 kHz), the mix happens inside it, in the same pass, without a mono copy;
+ *   the half-band decimator also writes its output straight into the chunk being filled.
  *   A chunk may be a view of the pushed frame's memory (24 kHz mono input): encode it before reusing
  *   that buffer.
  * - `flush` ends the stream: it flushes the resampler's filter delay (its last few samples) and
@@ -40,6 +42,14 @@ export const CHUNK_SAMPLES = 2400
  */
 export interface AudioInput {
   readonly push: (frame: AudioFrame.AudioFrame) => Effect.Effect<ReadonlyArray<Int16Array>>
+  /**
+   * `push`, synchronously, when the frame's rate has its converter already (the common case): the
+   * chunks now complete. `undefined` (and nothing done) when the rate changed and a new converter
+   * must be made: call `push` then.
+   *
+   * @since 0.2.0
+   */
+  readonly unsafePush: (frame: AudioFrame.AudioFrame) => ReadonlyArray<Int16Array> | undefined
   readonly flush: Effect.Effect<Int16Array | undefined>
   readonly clear: Effect.Effect<void>
 }
@@ -63,6 +73,8 @@ export const makeChunker = (size: number = CHUNK_SAMPLES): Chunker => chunker.ma
 interface Current {
   readonly rate: number
   readonly resampler: StreamResampler
+  /** The half-band decimator behind `resampler`, read straight into the chunks; else undefined. */
+  readonly direct: halfband.Halfband | undefined
   readonly scope: Scope.CloseableScope
 }
 
@@ -73,6 +85,14 @@ const convert = (resampler: StreamResampler, frame: AudioFrame.AudioFrame): Int1
   frame.channels > 1 && resampler.processInterleaved !== undefined
     ? resampler.processInterleaved(frame.data, frame.channels)
     : resampler.process(AudioFrame.mixToMono(frame).data)
+
+/** One frame through the converter into the chunker: the chunks it completes. */
+const convertInto = (current: Current, chunks: chunker.Chunker, frame: AudioFrame.AudioFrame) => {
+  const direct = current.direct
+  if (direct === undefined) return chunks.push(convert(current.resampler, frame))
+  direct.write(frame.data, frame.channels)
+  return chunks.pull(direct.readInto)
+}
 
 /**
  * Makes the input path. Converters live in sub-scopes of the given Scope: the one for an old rate is
@@ -89,31 +109,36 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
   // true once the current converter has taken input since its last flush (it may hold a tail)
   let fed = false
 
-  const resamplerFor = (rate: number): Effect.Effect<StreamResampler> => {
-    if (current !== undefined && current.rate === rate) return Effect.succeed(current.resampler)
+  const converterFor = (rate: number): Effect.Effect<Current> => {
+    if (current !== undefined && current.rate === rate) return Effect.succeed(current)
     return Effect.gen(function*() {
       const previous = current
       current = undefined
       if (previous !== undefined) yield* Scope.close(previous.scope, Exit.void)
       const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
       const resampler = yield* Scope.extend(service.make(rate, AudioFrame.WIRE_SAMPLE_RATE), scope)
-      current = { rate, resampler, scope }
-      return resampler
+      const next: Current = { rate, resampler, direct: halfband.directOf(resampler), scope }
+      current = next
+      return next
     })
+  }
+
+  const unsafePush = (frame: AudioFrame.AudioFrame): ReadonlyArray<Int16Array> | undefined => {
+    if (current === undefined || current.rate !== frame.sampleRate) return undefined
+    fed = true
+    return convertInto(current, chunks, frame)
   }
 
   const push = (frame: AudioFrame.AudioFrame): Effect.Effect<ReadonlyArray<Int16Array>> =>
     Effect.suspend(() => {
-      if (current !== undefined && current.rate === frame.sampleRate) {
-        fed = true
-        return Effect.succeed(chunks.push(convert(current.resampler, frame)))
-      }
+      const done = unsafePush(frame)
+      if (done !== undefined) return Effect.succeed(done)
       // rate change: the old converter's tail belongs before the new rate's audio
       const tail = current !== undefined && fed ? current.resampler.flush() : undefined
-      return Effect.map(resamplerFor(frame.sampleRate), (resampler) => {
+      return Effect.map(converterFor(frame.sampleRate), (next) => {
         const before = tail !== undefined && tail.length > 0 ? chunks.push(tail) : []
         fed = true
-        const after = chunks.push(convert(resampler, frame))
+        const after = convertInto(next, chunks, frame)
         return before.length === 0 ? after : after.length === 0 ? before : [...before, ...after]
       })
     })
@@ -137,5 +162,5 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
     fed = false
   })
 
-  return { push, flush, clear } satisfies AudioInput
+  return { push, unsafePush, flush, clear } satisfies AudioInput
 })

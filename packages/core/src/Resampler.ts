@@ -95,7 +95,10 @@ const fromEngine = (
 const halfbandStream = (inputRate: number, outputRate: number): Effect.Effect<StreamResampler> =>
   Effect.zipRight(checkRates(inputRate, outputRate), Effect.sync((): StreamResampler => {
     const decimator = halfband.make()
-    return { process: decimator.process, processInterleaved: decimator.processInterleaved, flush: decimator.flush }
+    return halfband.withDirect(
+      { process: decimator.process, processInterleaved: decimator.processInterleaved, flush: decimator.flush },
+      decimator
+    )
   }))
 
 /**

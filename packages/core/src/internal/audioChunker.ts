@@ -4,6 +4,12 @@
 export interface Chunker {
   /** Appends samples; returns every chunk completed by them (each exactly `size` samples). */
   readonly push: (samples: Int16Array) => ReadonlyArray<Int16Array>
+  /**
+   * Fills chunks straight from a source: calls `read(target, offset, max)` (which writes at most
+   * `max` samples into `target` from `offset` and returns how many) until it gives fewer than asked;
+   * returns every chunk completed. No intermediate array: the source writes into the chunk itself.
+   */
+  readonly pull: (read: (target: Int16Array, offset: number, max: number) => number) => ReadonlyArray<Int16Array>
   /** Returns the partial chunk (1..size-1 samples), or undefined when none, and empties it. */
   readonly flush: () => Int16Array | undefined
   /** Drops the partial chunk. */
@@ -48,6 +54,19 @@ export const make = (size: number): Chunker => {
         filled = n - offset
       }
       return chunks ?? NONE
+    },
+    pull: (read) => {
+      let chunks: Array<Int16Array> | undefined
+      while (true) {
+        const want = size - filled
+        const got = read(buffer, filled, want)
+        filled += got
+        if (got < want) return chunks ?? NONE
+        if (chunks === undefined) chunks = []
+        chunks.push(buffer)
+        buffer = new Int16Array(size)
+        filled = 0
+      }
     },
     flush: () => {
       if (filled === 0) return undefined

@@ -208,7 +208,18 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         Effect.tap(() => (debug ? Effect.sync(() => shell.emit({ _tag: "ClientEvent", event })) : Effect.void))
       )
 
-    const audio = yield* SessionAudio.make(sendOwn, {
+    const audio = yield* SessionAudio.make({
+      send: sendOwn,
+      // `send` without the wait, for the audio's synchronous path (it waits for room after queueing).
+      unsafeSend: (event) => {
+        const phase = shell.state().phase
+        if (phase._tag === "Closed") return phase.error
+        const error = connection.unsafeSend(event)
+        if (error === undefined && debug) shell.emit({ _tag: "ClientEvent", event })
+        return error
+      },
+      awaitRoom: connection.awaitRoom
+    }, {
       policy: sessionOptions.audioBackpressure ?? "wait",
       warn: (message) => shell.emit({ _tag: "Warning", message })
     })

@@ -51,6 +51,57 @@ describe("AudioInput chunker (pure)", () => {
     assert.deepStrictEqual(Array.from(rest!), [9, 10, 11])
   })
 
+  it("pull: a source read in whatever pieces it gives equals push of the same samples (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 120 }), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        (size, frames, pieces) => {
+          const pulled = AudioInput.makeChunker(size)
+          const pushed = AudioInput.makeChunker(size)
+          const a: Array<Int16Array> = []
+          const b: Array<Int16Array> = []
+          let call = 0
+          for (const frame of frames.map((f) => Int16Array.from(f))) {
+            let at = 0
+            // a source that hands out at most `pieces[call]` samples per read, as a decimator may
+            const read = (target: Int16Array, offset: number, max: number) => {
+              const n = Math.min(max, frame.length - at, pieces[call++ % pieces.length]!)
+              target.set(frame.subarray(at, at + n), offset)
+              at += n
+              return n
+            }
+            while (at < frame.length) {
+              for (const chunk of pulled.pull(read)) {
+                assert.strictEqual(chunk.length, size)
+                a.push(Int16Array.from(chunk))
+              }
+            }
+            for (const chunk of pushed.push(frame)) b.push(Int16Array.from(chunk))
+            assert.strictEqual(pulled.pending(), pushed.pending())
+          }
+          assert.deepStrictEqual(a, b)
+          assert.deepStrictEqual(pulled.flush(), pushed.flush())
+        }
+      )
+    )
+  })
+
+  it("pull: chunks already returned are not overwritten by later pulls", () => {
+    const chunker = AudioInput.makeChunker(4)
+    let next = 1
+    const count = (limit: number) => (target: Int16Array, offset: number, max: number) => {
+      const n = Math.min(max, limit - next + 1)
+      for (let i = 0; i < n; i++) target[offset + i] = next++
+      return n
+    }
+    const [first] = chunker.pull(count(6))
+    assert.strictEqual(chunker.pull(count(11)).length, 1)
+    assert.deepStrictEqual(Array.from(first!), [1, 2, 3, 4])
+    assert.deepStrictEqual(Array.from(chunker.flush()!), [9, 10, 11])
+  })
+
   it("clear drops the remainder", () => {
     const chunker = AudioInput.makeChunker(4)
     chunker.push(Int16Array.from([1, 2, 3]))

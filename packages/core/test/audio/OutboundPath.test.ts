@@ -119,6 +119,69 @@ describe("AudioInput.flush flushes the resampler's delay", () => {
     ))
 })
 
+describe("AudioInput: the half-band output read straight into the chunks", () => {
+  /** The default layer with the decimator's pull interface hidden: AudioInput then copies its output arrays. */
+  const copying = Layer.effect(
+    Resampler.Resampler,
+    Effect.map(Resampler.Resampler, (service) => ({
+      make: (inputRate: number, outputRate: number) =>
+        Effect.map(service.make(inputRate, outputRate), (r) => ({
+          process: r.process,
+          processInterleaved: r.processInterleaved!,
+          flush: r.flush
+        }))
+    }))
+  ).pipe(Layer.provide(Resampler.layer))
+
+  /** Every chunk, then the flushed rest, of frames of the given sizes pushed through one AudioInput. */
+  const chunksOf = (channels: number, sizes: ReadonlyArray<number>, layer: Layer.Layer<Resampler.Resampler>) =>
+    Effect.gen(function*() {
+      const input = yield* AudioInput.make
+      const out: Array<Int16Array> = []
+      let i = 0
+      for (const size of sizes) {
+        const data = new Int16Array(size * channels)
+        for (let k = 0; k < data.length; k++, i++) data[k] = Math.round(9000 * Math.sin(i * 0.37) + ((i * 7919) % 4001) - 2000)
+        for (const chunk of yield* input.push(AudioFrame.unsafeMake(data, 48000, channels))) out.push(Int16Array.from(chunk))
+      }
+      const rest = yield* input.flush
+      if (rest !== undefined) out.push(rest)
+      return out
+    }).pipe(Effect.scoped, Effect.provide(layer))
+
+  it("gives exactly the chunks of the copying path, for any frame sizes and 1 or 2 channels (property)", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1, 2),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 10 }),
+        async (channels, sizes) => {
+          const direct = await Effect.runPromise(chunksOf(channels, sizes, Resampler.layer))
+          const copied = await Effect.runPromise(chunksOf(channels, sizes, copying))
+          assert.isAbove(direct.length, 0)
+          assert.deepStrictEqual(direct, copied)
+        }
+      ),
+      { numRuns: 40 }
+    ))
+
+  it("unsafePush works once the rate has its converter; a new rate needs push", () =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const input = yield* AudioInput.make
+        const frame = (rate: number) => AudioFrame.unsafeMake(new Int16Array(rate / 5).fill(500), rate, 2)
+        assert.isUndefined(input.unsafePush(frame(48000)), "no converter yet")
+        assert.strictEqual((yield* input.push(frame(48000))).length, 0)
+        // 100 ms of stereo at 48 kHz: the second one completes the first 2,400-sample chunk
+        const chunks = input.unsafePush(frame(48000))
+        assert.strictEqual(chunks?.length, 1)
+        assert.strictEqual(chunks![0]!.length, AudioInput.CHUNK_SAMPLES)
+        assert.isUndefined(input.unsafePush(frame(16000)), "the rate changed")
+        yield* input.push(frame(16000))
+        assert.isDefined(input.unsafePush(frame(16000)))
+      }).pipe(Effect.scoped, Effect.provide(Resampler.layer))
+    ))
+})
+
 describe("Resampler layers at module level", () => {
   it("layer, layerQuality and layerLinear are the tag class's layers (both spellings work)", () => {
     assert.strictEqual(Resampler.layer, Resampler.Resampler.layer)

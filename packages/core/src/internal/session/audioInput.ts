@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as AudioFrame from "../../AudioFrame.js"
 import * as AudioInput from "../../AudioInput.js"
-import type { FatalError } from "../../Errors.js"
+import type { FatalError, ProtocolError } from "../../Errors.js"
 import type * as Protocol from "../../Protocol.js"
 import { samplesToMs } from "./state.js"
 
@@ -12,6 +12,20 @@ export interface SessionAudio {
   readonly push: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError | AudioFrame.AudioFrameError>
   readonly commit: Effect.Effect<void, FatalError>
   readonly clear: Effect.Effect<void, FatalError>
+}
+
+/** How the audio input reaches the connection: the session's own sends, with and without waiting. */
+export interface Sender {
+  /** Sends an event the session built itself, once there is room (an encoding failure is a defect there). */
+  readonly send: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>
+  /**
+   * Queues an event at once, in order with every other send, never waiting: `undefined` once queued
+   * (and published as `send` does), the session's end error once it has ended, a `ProtocolError`
+   * for an event that cannot be encoded (a defect for the session's own events).
+   */
+  readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
+  /** Completes once the connection's backlog is at or below its high-water mark. */
+  readonly awaitRoom: Effect.Effect<void>
 }
 
 /** How the audio input meets a connection that cannot keep up. */
@@ -36,20 +50,33 @@ interface Queued {
 }
 
 /**
- * Makes the audio input over `send`. It has its own small state (the resampler, the milliseconds
- * pushed since the last commit or clear), guarded by a semaphore: `pushAudio` may be called from any fiber.
+ * Makes the audio input over `sender`. It has its own small state (the resampler, the milliseconds
+ * pushed since the last commit or clear): `pushAudio` may be called from any fiber.
+ *
+ * Order: every event is queued on the connection in the order of the calls that made it. A push
+ * whose rate has its converter runs synchronously (convert, chunk, queue the appends with
+ * `unsafeSend`) and only then waits for room, so nothing can interleave with it. Everything that
+ * waits for something first (a rate change building a converter, commit, clear) runs under a
+ * semaphore, and while any of them holds or waits for it, pushes queue up behind it too.
  */
 export const make = (
-  /** Sends an event the session built itself (an encoding failure is a defect there, not the caller's error). */
-  sendOwn: (event: Protocol.ClientEvent) => Effect.Effect<void, FatalError>,
+  sender: Sender,
   options: Options = { policy: "wait", warn: () => {} }
 ) =>
   Effect.gen(function*() {
     const input = yield* AudioInput.make
     const lock = yield* Effect.makeSemaphore(1)
+    // Calls holding or waiting for `lock`: pushes take the synchronous path only when there are none.
+    let locked = 0
+    // (counted uninterruptibly: an interruption anywhere cannot leave the count raised)
+    const serialised = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => locked++),
+        () => lock.withPermits(1)(effect),
+        () => Effect.sync(() => locked--)
+      )
     const clock = yield* Effect.clock
     let pushedMs = 0
-
 
     // "dropOldest": events wait here for the pump, which alone waits for the connection.
     const dropOldest = options.policy === "dropOldest"
@@ -98,7 +125,7 @@ export const make = (
             continue
           }
           if (item.ms !== undefined) queuedMs -= item.ms
-          yield* sendOwn(item.event)
+          yield* sender.send(item.event)
           reportDrops()
         }
       })
@@ -115,34 +142,62 @@ export const make = (
     }
 
     const emit = (event: Protocol.ClientEvent, ms?: number): Effect.Effect<void, FatalError> =>
-      dropOldest ? Effect.sync(() => enqueue({ event, ms })) : sendOwn(event)
+      dropOldest ? Effect.sync(() => enqueue({ event, ms })) : sender.send(event)
 
-    const append = (chunk: Int16Array) => {
-      const ms = samplesToMs(chunk.length)
-      pushedMs += ms
-      return emit({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms)
+    /**
+     * Queues the appends of `chunks` at once, in order (or hands them to the pump), then waits for
+     * room if the connection is over its mark. `Effect.void` when there are none (most frames).
+     */
+    const appendAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> => {
+      if (chunks.length === 0) return Effect.void
+      for (const chunk of chunks) {
+        const ms = samplesToMs(chunk.length)
+        pushedMs += ms
+        const event: Protocol.ClientEvent = { type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }
+        if (dropOldest) {
+          enqueue({ event, ms })
+          continue
+        }
+        const error = sender.unsafeSend(event)
+        if (error === undefined) continue
+        // The session's own append always encodes: one that does not is a defect, not the caller's error.
+        return error._tag === "ProtocolError" ? Effect.die(error) : Effect.fail(error)
+      }
+      return dropOldest ? Effect.void : sender.awaitRoom
     }
+
+    // The last rate and channel count that passed `AudioFrame.validate`.
+    let checkedRate = Number.NaN
+    let checkedChannels = Number.NaN
 
     const push = (frame: AudioFrame.AudioFrame) =>
       Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
         // A frame that cannot be audio is refused with a typed error before it touches the pipeline.
-        const valid = AudioFrame.validate(frame.data, frame.sampleRate, frame.channels)
-        if (Either.isLeft(valid)) return Effect.fail(valid.left)
-        return lock.withPermits(1)(
-          input.push(frame).pipe(Effect.flatMap((chunks) => Effect.forEach(chunks, append, { discard: true })))
-        )
+        // (The rate and channel checks depend on those values only: a pair already checked passes.)
+        if (frame.sampleRate !== checkedRate || frame.channels !== checkedChannels || frame.data.length % frame.channels !== 0) {
+          const valid = AudioFrame.validate(frame.data, frame.sampleRate, frame.channels)
+          if (Either.isLeft(valid)) return Effect.fail(valid.left)
+          checkedRate = frame.sampleRate
+          checkedChannels = frame.channels
+        }
+        if (locked === 0) {
+          // Synchronous from here to the queueing of the appends: nothing can interleave.
+          const chunks = input.unsafePush(frame)
+          if (chunks !== undefined) return appendAll(chunks)
+        }
+        return serialised(Effect.flatMap(input.push(frame), appendAll))
       })
 
-    const commit = lock.withPermits(1)(Effect.gen(function*() {
+    const commit = serialised(Effect.gen(function*() {
       const rest = yield* input.flush
-      if (rest !== undefined && rest.length > 0) yield* append(rest)
+      if (rest !== undefined && rest.length > 0) yield* appendAll([rest])
       if (pushedMs > 100) {
         yield* emit({ type: "input_audio_buffer.commit" })
         pushedMs = 0
       }
     }))
 
-    const clear = lock.withPermits(1)(Effect.gen(function*() {
+    const clear = serialised(Effect.gen(function*() {
       yield* input.clear
       if (dropOldest) {
         // Audio still waiting here would be cleared on the server anyway: it is not sent.
