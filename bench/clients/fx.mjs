@@ -112,7 +112,7 @@ export const open = async (url, job) => {
       )
     },
     /** W3: one reply whose audio is drained in a fiber of the session's scope (Stream or `runAudio`); `onBytes(n)` per frame. */
-    stream: (onBytes) => process.env.CB ? (globalThis.__audioCb = (f) => onBytes(f.data.byteLength), rt.runPromise(Effect.asVoid(session.generateReply()).pipe(Scope.extend(scope)))) :
+    stream: (onBytes) =>
       rt.runPromise(
         Effect.gen(function*() {
           const gen = yield* session.generateReply()

@@ -17,7 +17,6 @@ import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import type * as MetricLabel from "effect/MetricLabel"
-import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -172,7 +171,7 @@ export interface Connection {
    * Completes once the bytes queued are at or below the high-water mark: at once when they are (or
    * once the connection has given up), else when they have drained to the low-water mark. `send` is
    * `awaitRoom` then `unsafeSend`; a caller that queues first (`unsafeSend`) and waits after keeps
-   * its order with other senders and overshoots the mark by at most its own event.
+   * its order with other senders, and the mark is overshot by the events queued that way.
    *
    * @since 0.2.0
    */
@@ -183,8 +182,9 @@ export interface Connection {
    */
   readonly events: Stream.Stream<ConnectionEvent, FatalError>
   /**
-   * Asks for a recycle now: close and reconnect with replay once idle. While no connection is open
-   * (connecting, in backoff) there is nothing to recycle: the next connection is a fresh one.
+   * Asks for a recycle now: close and reconnect with replay once idle (a connection still writing
+   * its replay is recycled once that is done). While no connection is open (connecting, in
+   * backoff) there is nothing to recycle: the next connection is a fresh one.
    */
   readonly recycle: Effect.Effect<void>
   /** Connection attempts so far. */
@@ -239,6 +239,7 @@ const scheduleOf = (delays: ReadonlyArray<Duration.Duration>) =>
   delays.length === 0 ? Schedule.stop : Schedule.fromDelays(delays[0]!, ...delays.slice(1))
 
 const identity = (text: string) => text
+const identityEffect = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
 const ignore = () => {}
 
 /** The host of a URL (no path or query: those may carry secrets), for span attributes. */
@@ -271,6 +272,9 @@ type Outcome =
   | { readonly _tag: "Recycle" }
   | { readonly _tag: "Fatal"; readonly error: FatalError }
 
+/** Marks a connection that ended without an outcome of its own (interrupted): later frames are ignored. */
+const ended: Outcome = { _tag: "Recycle" }
+
 /** An open connection's outcome: undefined until the first participant decides it. */
 interface Live {
   outcome: Outcome | undefined
@@ -292,9 +296,21 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     const transport = yield* Transport
     const metricTags = config.metricTags ?? []
     // Encoded client events: a frame that cannot be encoded is refused to its sender, never queued.
-    const outbox = yield* Queue.unbounded<string>()
+    // `queued` is open while the Outbox holds any; the writer waits on it and takes nothing while
+    // interruptible, so an interrupted writer never drops an event it took.
+    let outbox: Array<string> = []
+    const queued = yield* Effect.makeLatch(false)
+    let shutDown = false
     // Events taken from the Outbox whose write did not finish: written first on the next connection.
-    const unsent = yield* Ref.make<ReadonlyArray<string>>([])
+    let unsent: ReadonlyArray<string> = []
+    /** Everything queued, in order (what a failed write left first), leaving the Outbox empty. */
+    const takeQueued = (): ReadonlyArray<string> => {
+      const batch = unsent.length === 0 ? outbox : [...unsent, ...outbox]
+      unsent = []
+      outbox = []
+      queued.unsafeClose()
+      return batch
+    }
     const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
     const sink: ConnectionSink = config.sink ?? {
       offerAll: (events) => mailbox.offerAll(events),
@@ -303,8 +319,10 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     }
     let gaveUp: FatalError | undefined
     const attempts = yield* Ref.make(0)
-    // Set while a connection is open: `recycle` starts its wait for idle.
+    // Set while a connection is live: `recycle` starts its wait for idle. A recycle asked while the
+    // connection is open but still priming is held in `recycleAsked` until it is live.
     let onRecycleAsked: (() => void) | undefined
+    let recycleAsked = false
     const forkHere = yield* FiberSet.makeRuntime<never, void, never>()
     const delays = retryDelays(config.retry)
 
@@ -338,13 +356,20 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /**
      * Writes events in order under one write timeout. With `keep`, what a failed or interrupted
-     * batch did not finish goes back to be written first on the next connection.
+     * batch did not finish goes back to be written first on the next connection: the caller runs
+     * it uninterruptibly and passes `restore`, so only the writes are interruptible and the saving
+     * of what is left is in place before the first of them.
      */
-    const writeBatch = (conn: TransportConnection, batch: ReadonlyArray<string>, keep: boolean) => {
+    const writeBatch = (
+      conn: TransportConnection,
+      batch: ReadonlyArray<string>,
+      keep: boolean,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = identityEffect
+    ) => {
       let written = 0
       // The frame being written counts as the transport's (its buffer) until the write fails.
       let handedOver = 0
-      return Effect.gen(function*() {
+      return restore(Effect.gen(function*() {
         while (written < batch.length) {
           if (keep) {
             handedOver = batch[written]!.length
@@ -360,13 +385,15 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         Effect.timeoutFail({
           duration: writeTimeout(config.retry),
           onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
-        }),
+        })
+      )).pipe(
         Effect.onExit((exit) =>
           keep && Exit.isFailure(exit)
-            ? Effect.suspend(() => {
+            ? Effect.sync(() => {
               queuedBytes += handedOver
               handedOver = 0
-              return Ref.set(unsent, batch.slice(written))
+              unsent = [...batch.slice(written), ...unsent]
+              if (unsent.length > 0) queued.unsafeOpen()
             })
             : Effect.void
         )
@@ -535,13 +562,13 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       return undefined
     }
 
-    /** Writes the Outbox for as long as the connection lives, everything queued at a time. */
+    /** Writes the queued events, in order, everything queued at a time. */
+    const writeQueued = (conn: TransportConnection) =>
+      Effect.uninterruptibleMask((restore) => Effect.suspend(() => writeBatch(conn, takeQueued(), true, restore)))
+
+    /** Writes the Outbox for as long as the connection lives: waits (taking nothing), then writes. */
     const writer = (conn: TransportConnection): Effect.Effect<Outcome> =>
-      Effect.uninterruptibleMask((restore) =>
-        restore(Queue.takeBetween(outbox, 1, Number.MAX_SAFE_INTEGER)).pipe(
-          Effect.flatMap((chunk) => restore(writeBatch(conn, Array.from(chunk), true)))
-        )
-      ).pipe(
+      Effect.zipRight(queued.await, writeQueued(conn)).pipe(
         Effect.forever,
         Effect.catchAll((error) => Effect.succeed<Outcome>({ _tag: "Dropped", error }))
       )
@@ -598,8 +625,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           else yield* sink.offerAll([{ _tag: "Malformed", error: encoded.left }])
         }
         yield* writeBatch(conn, replayed, false)
-        const left = yield* Ref.getAndSet(unsent, [])
-        yield* writeBatch(conn, [...left, ...(yield* Queue.takeAll(outbox))], true)
+        yield* writeQueued(conn)
       })
 
     const runOnce = (conn: TransportConnection, connection: number): Effect.Effect<Outcome> =>
@@ -621,6 +647,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         return yield* live(conn)
       }).pipe(Effect.ensuring(Effect.sync(() => {
         current = undefined
+        recycleAsked = false
       })))
 
     /**
@@ -646,6 +673,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           Effect.flatMap(guard(where, effect), (outcome) => Effect.sync(() => state.decide(outcome)))
         const askRecycle = () => {
           onRecycleAsked = undefined
+          recycleAsked = false
           fibers.push(forkHere(participant("the connection recycler", recycleWhenIdle)))
         }
         return Effect.gen(function*() {
@@ -659,12 +687,13 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
             const after = Effect.zipRight(Effect.sleep(config.maxSessionDuration), recycleWhenIdle)
             fibers.push(yield* Effect.fork(participant("the connection recycler", after)))
           }
-          onRecycleAsked = askRecycle
+          if (recycleAsked) askRecycle()
+          else onRecycleAsked = askRecycle
           return yield* Deferred.await(decided)
         }).pipe(Effect.ensuring(Effect.suspend(() => {
           onRecycleAsked = undefined
           // Frames after the end are not this connection's any more.
-          state.outcome ??= closedByServer()
+          state.outcome ??= ended
           return Fiber.interruptAll(fibers)
         })))
       })
@@ -725,14 +754,24 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       )
     ))
     yield* Effect.addFinalizer(() =>
-      Effect.zipRight(mailbox.end, Queue.shutdown(outbox)).pipe(Effect.ensuring(Effect.sync(() => release(true))))
+      Effect.zipRight(
+        mailbox.end,
+        Effect.sync(() => {
+          shutDown = true
+          outbox = []
+          unsent = []
+        })
+      ).pipe(Effect.ensuring(Effect.sync(() => release(true))))
     )
 
     const unsafeSend = (event: Protocol.ClientEvent): FatalError | ProtocolError | undefined => {
       if (gaveUp !== undefined) return gaveUp
       const encoded = encode(event)
       if (Either.isLeft(encoded)) return encoded.left
-      Queue.unsafeOffer(outbox, encoded.right)
+      // After the scope closed nothing will write it (the session refuses sends before this).
+      if (shutDown) return undefined
+      outbox.push(encoded.right)
+      queued.unsafeOpen()
       queuedBytes += encoded.right.length
       return undefined
     }
@@ -749,7 +788,10 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       unsafeSend,
       awaitRoom,
       events: Mailbox.toStream(mailbox),
-      recycle: Effect.sync(() => onRecycleAsked?.()),
+      recycle: Effect.sync(() => {
+        if (onRecycleAsked !== undefined) onRecycleAsked()
+        else if (current !== undefined) recycleAsked = true
+      }),
       attempts: Ref.get(attempts),
       buffered: Effect.sync(inFlight)
     } satisfies Connection

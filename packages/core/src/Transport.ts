@@ -51,7 +51,8 @@ export interface TransportConnection {
    * called once when the connection ends, with what `messages` ends with (at once if it has ended
    * already), so a listener needs no fiber waiting on `messages`. Absent: the frames are read from
    * `messages`. A wrapper that intercepts frames must wrap `listen` as well as `messages` (or leave
-   * `listen` out) and pass `onEnd` on.
+   * `listen` out) and pass `onEnd` on. Neither callback may throw: they run in the transport's
+   * receive callback (the connection's own catch everything).
    *
    * @since 0.2.0
    */
@@ -140,7 +141,11 @@ export const makeInbox: Effect.Effect<Inbox> = Effect.map(Mailbox.make<string, C
       if (ended !== undefined) return false
       ended = exit
       messages.unsafeDone(exit)
-      onEnd?.(exit)
+      const listener = onEnd
+      // Told once: the listener (and what it holds) is let go.
+      onFrame = undefined
+      onEnd = undefined
+      listener?.(exit)
       return true
     })
   return {
@@ -154,9 +159,9 @@ export const makeInbox: Effect.Effect<Inbox> = Effect.map(Mailbox.make<string, C
     listen: (frame, end) => {
       const held = Effect.runSyncExit(messages.clear)
       if (Exit.isSuccess(held)) for (const text of held.value) frame(text)
+      if (ended !== undefined) return end(ended)
       onFrame = frame
       onEnd = end
-      if (ended !== undefined) end(ended)
     },
     end: done(Exit.void),
     fail: (error) => done(Exit.fail(error))

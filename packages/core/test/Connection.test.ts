@@ -247,6 +247,39 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
       assert.strictEqual(yield* server.attempts, 2)
     }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
+  it.effect("recycle asked while the connection is still writing its replay: done once it is live", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      yield* server.stopReading // the replay's write waits: the connection is open, not live yet
+      const { conn, seen } = yield* start()
+      assert.strictEqual(yield* server.attempts, 1)
+      yield* conn.recycle
+      yield* server.resumeReading
+      yield* settle
+      yield* settle
+      assert.strictEqual(yield* server.attempts, 2, "recycled after the replay")
+      assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1", "Disconnected", "Connected#2"])
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
+  it.effect("an event queued while the writer is being interrupted is written by the next connection, exactly once", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      const { conn } = yield* start()
+      for (let round = 0; round < 20; round++) {
+        // The send and the drop in the same step: the writer may be woken and interrupted at once.
+        yield* conn.send(item(round))
+        yield* server.drop
+        yield* settle
+        yield* TestClock.adjust("100 millis")
+        yield* settle
+      }
+      const ids = (yield* server.clientEvents)
+        .filter((f) => f.type === "conversation.item.create")
+        .map((f) => (f.event["item"] as { id: string }).id)
+      assert.deepStrictEqual(ids, Array.from({ length: 20 }, (_, i) => `item_${i}`))
+      assert.strictEqual(yield* conn.buffered, 0, "nothing counted as queued once written")
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
   it.effect("an open connection runs on few fibers: the supervisor, the writer and the watchdog (and a reader when pulled)", () =>
     Effect.gen(function*() {
       const supervisor = yield* Supervisor.track

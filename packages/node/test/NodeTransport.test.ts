@@ -259,12 +259,12 @@ describe("NodeTransport", () => {
       const seen: Array<string> = []
       const ends: Array<Exit.Exit<void, ConnectionError>> = []
       connection.listen!((text) => seen.push(text), (exit) => ends.push(exit))
-      const ended = yield* Effect.flip(connection.messages.await)
-      assert.deepStrictEqual(seen, ["one", "two"])
-      assert.strictEqual(ended.code, 4000)
       // The end came before listen: onEnd hears it in the listen call, after the held frames.
+      assert.deepStrictEqual(seen, ["one", "two"])
       assert.strictEqual(ends.length, 1)
       assert.isTrue(Exit.isFailure(ends[0]!))
+      const ended = yield* Effect.flip(connection.messages.await)
+      assert.strictEqual(ended.code, 4000)
     })))
 
   it.scopedLive("a server close with 1011 fails messages with the code and the reason", () =>

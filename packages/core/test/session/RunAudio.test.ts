@@ -128,6 +128,36 @@ describe.each([{ push: false }, { push: true }])("runAudio (push: $push)", ({ pu
       assert.strictEqual(error?._tag, "ConnectionError")
     }).pipe(Effect.provide(layer({}, { push }))))
 
+  it.scoped("a throw while the held frames are handed over fails runAudio and drops the rest", () =>
+    Effect.gen(function*() {
+      const { message } = yield* reply
+      yield* audio(3)
+      yield* settle
+      let calls = 0
+      const exit = yield* Effect.exit(message.runAudio(() => {
+        calls++
+        throw new Error("early bug")
+      }))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.strictEqual(calls, 1)
+      yield* audio(2)
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(Stream.runCollect(message.audio))), "the audio ended with the defect")
+    }).pipe(Effect.provide(layer({}, { push }))))
+
+  it.scoped("called after the generation failed, it hands over the held frames, then fails with the generation's error", () =>
+    Effect.gen(function*() {
+      const { message, server } = yield* reply
+      yield* audio(2)
+      yield* server.drop
+      yield* settle
+      const frames: Array<AudioFrame.AudioFrame> = []
+      const exit = yield* Effect.exit(message.runAudio((frame) => void frames.push(frame)))
+      assert.strictEqual(frames.length, 2)
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Option.getOrUndefined(Cause.failureOption((exit as Exit.Failure<void, Generation.GenerationError>).cause))
+      assert.strictEqual(error?._tag, "ConnectionError")
+    }).pipe(Effect.provide(layer({}, { push }))))
+
   it.scoped("a second runAudio on the same message while one runs is a defect", () =>
     Effect.gen(function*() {
       const { message } = yield* reply

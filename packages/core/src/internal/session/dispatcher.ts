@@ -305,7 +305,9 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         return
       case "Audio": {
         const message = messages.get(action.itemId)
-        if (message !== undefined) deliverAudio(message, { data: Codec.decodeReceived(action.base64), sampleRate: OUTPUT_RATE, channels: 1 })
+        // Nothing decoded for audio that ended (a runAudio callback threw): nobody would get it.
+        if (message === undefined || (message.listener === undefined && Option.isNone(message.audio.unsafeSize()))) return
+        deliverAudio(message, { data: Codec.decodeReceived(action.base64), sampleRate: OUTPUT_RATE, channels: 1 })
         return
       }
       case "CloseMessage":
