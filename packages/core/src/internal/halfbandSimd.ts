@@ -53,7 +53,7 @@ let compiled: { readonly api: WasmApi; readonly module: object } | null | undefi
 const load = () => {
   if (compiled !== undefined) return compiled
   try {
-    const api = (globalThis as { readonly WebAssembly?: WasmApi }).WebAssembly
+    const api = (globalThis as unknown as { readonly WebAssembly?: WasmApi }).WebAssembly
     // small enough (about 1 kB) for a synchronous compile on a browser's main thread
     compiled = api === undefined ? null : { api, module: new api.Module(decode(base64)) }
   } catch {
