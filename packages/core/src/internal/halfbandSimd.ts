@@ -71,6 +71,14 @@ const SLACK = 8
 /** Stereo frames `mix2` takes per call (its input region: 16 kB). */
 const MIX_FRAMES = 4096
 
+/** A fresh instance with at least `pages` pages of memory (throws if the host refuses). */
+const instantiate = (wasm: { readonly api: WasmApi; readonly module: object }, pages: number) => {
+  const exports = new wasm.api.Instance(wasm.module, {}).exports
+  const have = exports.memory.buffer.byteLength / 65536
+  if (pages > have) exports.memory.grow(pages - have)
+  return exports
+}
+
 /**
  * Stream memory of `capacity` samples per stream in a fresh instance of the module, the taps
  * `taps` in place, the loop reading one output's window of `span` odd samples; undefined where the
@@ -79,14 +87,18 @@ const MIX_FRAMES = 4096
 export const store = (capacity: number, taps: Float64Array, span: number): Store | undefined => {
   const wasm = load()
   if (wasm === null) return undefined
-  const { memory, mix2, run } = new wasm.api.Instance(wasm.module, {}).exports
   const evenAt = 8 * (taps.length + SLACK)
   const oddAt = evenAt + 8 * (capacity + SLACK)
   const outAt = oddAt + 8 * (capacity + span + SLACK)
   const inAt = outAt + 2 * (capacity + SLACK) + 16
-  const pages = Math.ceil((inAt + 4 * MIX_FRAMES) / 65536)
-  const have = memory.buffer.byteLength / 65536
-  if (pages > have) memory.grow(pages - have)
+  let exports: ReturnType<typeof instantiate>
+  try {
+    exports = instantiate(wasm, Math.ceil((inAt + 4 * MIX_FRAMES) / 65536))
+  } catch {
+    // an instance or memory the host refuses (e.g. a huge block): the JavaScript loop instead
+    return undefined
+  }
+  const { memory, mix2, run } = exports
   new Float64Array(memory.buffer, 0, taps.length).set(taps)
   const out = new Int16Array(memory.buffer, outAt, capacity + SLACK)
   // the view handed to `set`, kept while the count repeats (it does: one per block size)

@@ -3,11 +3,14 @@
 // connection is over its mark; a push after the session's end fails with its end error; with
 // debugEvents every append is published.
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as AudioFrame from "../../src/AudioFrame.js"
 import { layer, open, settle } from "./harness.js"
 
@@ -116,6 +119,31 @@ describe("session audio: order and backpressure on the synchronous path", () => 
       const appends = (yield* server.clientEvents).filter((f) => f.type === "input_audio_buffer.append")
       const samples = appends.reduce((n, f) => n + AudioFrame.decodeBase64(f.event["audio"] as string).length, 0)
       assert.strictEqual(samples, (100 * 480) / 2)
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("a push held over the mark when the connection gives up fails with the session's end error", () =>
+    Effect.gen(function*() {
+      const { server, session } = yield* open({ writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } })
+      yield* server.stopReading
+      // Push one frame at a time until one is held (its appends are queued, it waits for room).
+      let held: Fiber.RuntimeFiber<void, { readonly _tag: string }> | undefined
+      for (let i = 0; i < 20 && held === undefined; i++) {
+        const push = yield* Effect.fork(session.pushAudio(tagged(100 + i)))
+        yield* settle
+        if (push.unsafePoll() === null) held = push
+      }
+      assert.isDefined(held, "a push is held over the mark")
+      const pusher = held!
+      // The connection drops and every reconnect is refused: the session ends with AuthenticationError.
+      yield* server.failNextAttempts(10, { status: 401 })
+      yield* server.drop
+      for (let i = 0; i < 5; i++) yield* settle
+      yield* TestClock.adjust("1 second")
+      for (let i = 0; i < 5; i++) yield* settle
+      const exit = yield* Fiber.await(pusher)
+      assert.isTrue(Exit.isFailure(exit), "the held push does not report success for audio never sent")
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      assert.strictEqual(Option.getOrUndefined(error)?._tag, "AuthenticationError")
     }).pipe(Effect.provide(layer())))
 
   it.scoped("after the session's end a push fails with its end error, also once a converter exists", () =>

@@ -24,8 +24,11 @@ export interface Sender {
    * for an event that cannot be encoded (a defect for the session's own events).
    */
   readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
-  /** Completes once the connection's backlog is at or below its high-water mark. */
-  readonly awaitRoom: Effect.Effect<void>
+  /**
+   * Completes once the connection's backlog is at or below its high-water mark; fails with the
+   * session's end error if the session ended meanwhile (what waited will not be sent).
+   */
+  readonly awaitRoom: Effect.Effect<void, FatalError>
 }
 
 /** How the audio input meets a connection that cannot keep up. */
@@ -68,13 +71,16 @@ export const make = (
     const lock = yield* Effect.makeSemaphore(1)
     // Calls holding or waiting for `lock`: pushes take the synchronous path only when there are none.
     let locked = 0
-    // (counted uninterruptibly: an interruption anywhere cannot leave the count raised)
+    /**
+     * Runs `effect` under the lock, counted in `locked`. The count is raised in the same synchronous
+     * step as the caller's check (no other fiber can run between them) and lowered however it ends.
+     */
+    const serialisedNow = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+      locked++
+      return Effect.ensuring(lock.withPermits(1)(effect), Effect.sync(() => locked--))
+    }
     const serialised = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => locked++),
-        () => lock.withPermits(1)(effect),
-        () => Effect.sync(() => locked--)
-      )
+      Effect.uninterruptibleMask((restore) => Effect.suspend(() => serialisedNow(restore(effect))))
     const clock = yield* Effect.clock
     let pushedMs = 0
 
@@ -171,7 +177,8 @@ export const make = (
     let checkedChannels = Number.NaN
 
     const push = (frame: AudioFrame.AudioFrame) =>
-      Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
         // A frame that cannot be audio is refused with a typed error before it touches the pipeline.
         // (The rate and channel checks depend on those values only: a pair already checked passes.)
         if (frame.sampleRate !== checkedRate || frame.channels !== checkedChannels || frame.data.length % frame.channels !== 0) {
@@ -183,10 +190,11 @@ export const make = (
         if (locked === 0) {
           // Synchronous from here to the queueing of the appends: nothing can interleave.
           const chunks = input.unsafePush(frame)
-          if (chunks !== undefined) return appendAll(chunks)
+          if (chunks !== undefined) return restore(appendAll(chunks))
         }
-        return serialised(Effect.flatMap(input.push(frame), appendAll))
-      })
+        // Counted before this step ends, so no push or commit can slip in ahead of it.
+        return serialisedNow(restore(Effect.flatMap(input.push(frame), appendAll)))
+      }))
 
     const commit = serialised(Effect.gen(function*() {
       const rest = yield* input.flush
