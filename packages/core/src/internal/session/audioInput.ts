@@ -72,15 +72,17 @@ export const make = (
     // Calls holding or waiting for `lock`: pushes take the synchronous path only when there are none.
     let locked = 0
     /**
-     * Runs `effect` under the lock, counted in `locked`. The count is raised in the same synchronous
-     * step as the caller's check (no other fiber can run between them) and lowered however it ends.
+     * Runs `effect` under the lock, counted in `locked` (raised and lowered uninterruptibly, so an
+     * interruption cannot leave it raised). The fast path of `push` stays outside any mask: it is
+     * the per-frame cost.
      */
-    const serialisedNow = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
-      locked++
-      return Effect.ensuring(lock.withPermits(1)(effect), Effect.sync(() => locked--))
-    }
     const serialised = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.uninterruptibleMask((restore) => Effect.suspend(() => serialisedNow(restore(effect))))
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          locked++
+          return Effect.ensuring(restore(lock.withPermits(1)(effect)), Effect.sync(() => locked--))
+        })
+      )
     const clock = yield* Effect.clock
     let pushedMs = 0
 
@@ -177,8 +179,7 @@ export const make = (
     let checkedChannels = Number.NaN
 
     const push = (frame: AudioFrame.AudioFrame) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
+      Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
         // A frame that cannot be audio is refused with a typed error before it touches the pipeline.
         // (The rate and channel checks depend on those values only: a pair already checked passes.)
         if (frame.sampleRate !== checkedRate || frame.channels !== checkedChannels || frame.data.length % frame.channels !== 0) {
@@ -190,11 +191,10 @@ export const make = (
         if (locked === 0) {
           // Synchronous from here to the queueing of the appends: nothing can interleave.
           const chunks = input.unsafePush(frame)
-          if (chunks !== undefined) return restore(appendAll(chunks))
+          if (chunks !== undefined) return appendAll(chunks)
         }
-        // Counted before this step ends, so no push or commit can slip in ahead of it.
-        return serialisedNow(restore(Effect.flatMap(input.push(frame), appendAll)))
-      }))
+        return serialised(Effect.flatMap(input.push(frame), appendAll))
+      })
 
     const commit = serialised(Effect.gen(function*() {
       const rest = yield* input.flush
