@@ -10,7 +10,6 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as AudioFrame from "./AudioFrame.js"
 import * as chunker from "./internal/audioChunker.js"
-import * as halfband from "./internal/halfband.js"
 import { Resampler, type StreamResampler } from "./Resampler.js"
 
 /**
@@ -28,7 +27,8 @@ export const CHUNK_SAMPLES = 2400
  *   changes; the old one's tail is kept) and returns the complete 2,400-sample chunks now available.
  *   When the converter can read interleaved input (`StreamResampler.processInterleaved`, e.g. the
  *   half-band decimator for 48 kHz), the mix happens inside it, in the same pass, without a mono copy;
- *   the half-band decimator also writes its output straight into the chunk being filled.
+ *   a converter with the pull form (`StreamResampler.write`/`readInto`, as the half-band decimator)
+ *   writes its output straight into the chunk being filled.
  *   A chunk may be a view of the pushed frame's memory (24 kHz mono input): encode it before reusing
  *   that buffer.
  * - `flush` ends the stream: it flushes the resampler's filter delay (its last few samples) and
@@ -73,8 +73,6 @@ export const makeChunker = (size: number = CHUNK_SAMPLES): Chunker => chunker.ma
 interface Current {
   readonly rate: number
   readonly resampler: StreamResampler
-  /** The half-band decimator behind `resampler`, read straight into the chunks; else undefined. */
-  readonly direct: halfband.Halfband | undefined
   readonly scope: Scope.CloseableScope
 }
 
@@ -87,11 +85,11 @@ const convert = (resampler: StreamResampler, frame: AudioFrame.AudioFrame): Int1
     : resampler.process(AudioFrame.mixToMono(frame).data)
 
 /** One frame through the converter into the chunker: the chunks it completes. */
-const convertInto = (current: Current, chunks: chunker.Chunker, frame: AudioFrame.AudioFrame) => {
-  const direct = current.direct
-  if (direct === undefined) return chunks.push(convert(current.resampler, frame))
-  direct.write(frame.data, frame.channels)
-  return chunks.pull(direct.readInto)
+const convertInto = (resampler: StreamResampler, chunks: chunker.Chunker, frame: AudioFrame.AudioFrame) => {
+  const { readInto, write } = resampler
+  if (write === undefined || readInto === undefined) return chunks.push(convert(resampler, frame))
+  write(frame.data, frame.channels)
+  return chunks.pull(readInto)
 }
 
 /**
@@ -117,7 +115,7 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
       if (previous !== undefined) yield* Scope.close(previous.scope, Exit.void)
       const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
       const resampler = yield* Scope.extend(service.make(rate, AudioFrame.WIRE_SAMPLE_RATE), scope)
-      const next: Current = { rate, resampler, direct: halfband.directOf(resampler), scope }
+      const next: Current = { rate, resampler, scope }
       current = next
       return next
     })
@@ -126,7 +124,7 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
   const unsafePush = (frame: AudioFrame.AudioFrame): ReadonlyArray<Int16Array> | undefined => {
     if (current === undefined || current.rate !== frame.sampleRate) return undefined
     fed = true
-    return convertInto(current, chunks, frame)
+    return convertInto(current.resampler, chunks, frame)
   }
 
   const push = (frame: AudioFrame.AudioFrame): Effect.Effect<ReadonlyArray<Int16Array>> =>
@@ -138,7 +136,7 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
       return Effect.map(converterFor(frame.sampleRate), (next) => {
         const before = tail !== undefined && tail.length > 0 ? chunks.push(tail) : []
         fed = true
-        const after = convertInto(next, chunks, frame)
+        const after = convertInto(next.resampler, chunks, frame)
         return before.length === 0 ? after : after.length === 0 ? before : [...before, ...after]
       })
     })

@@ -32,6 +32,16 @@ export interface StreamResampler {
    * @since 0.2.0
    */
   readonly processInterleaved?: (input: Int16Array, channels: number) => Int16Array
+  /**
+   * Optional, with `readInto`: the pull form of `processInterleaved` (no output array). `write`
+   * takes an interleaved block of `channels` channels (1 for mono); `readInto` writes at most `max`
+   * ready outputs into `target` from `offset` and returns how many. Reading in any pieces gives the
+   * same samples as `process`. `AudioInput` reads straight into its chunks when both are present.
+   *
+   * @since 0.2.0
+   */
+  readonly write?: (input: Int16Array, channels: number) => void
+  readonly readInto?: (target: Int16Array, offset: number, max: number) => number
 }
 
 /**
@@ -95,10 +105,13 @@ const fromEngine = (
 const halfbandStream = (inputRate: number, outputRate: number): Effect.Effect<StreamResampler> =>
   Effect.zipRight(checkRates(inputRate, outputRate), Effect.sync((): StreamResampler => {
     const decimator = halfband.make()
-    return halfband.withDirect(
-      { process: decimator.process, processInterleaved: decimator.processInterleaved, flush: decimator.flush },
-      decimator
-    )
+    return {
+      process: decimator.process,
+      processInterleaved: decimator.processInterleaved,
+      write: decimator.write,
+      readInto: decimator.readInto,
+      flush: decimator.flush
+    }
   }))
 
 /**

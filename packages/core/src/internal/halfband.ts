@@ -49,7 +49,6 @@ export const sideTaps: Float64Array = (() => {
   return taps
 })()
 
-
 /** A stateful 2:1 decimator (the `StreamResampler` contract, plus `reset` and a pull interface). */
 export interface Halfband {
   /** Decimates the next block; the filter state carries over, so blocks join seamlessly. */
@@ -98,70 +97,10 @@ const runScalar = (e: Float64Array, d: Float64Array, start: number, count: numbe
   const g10 = g[10]!, g11 = g[11]!, g12 = g[12]!, g13 = g[13]!, g14 = g[14]!, g15 = g[15]!, g16 = g[16]!, g17 = g[17]!
   const g18 = g[18]!, g19 = g[19]!
   const t = target
-  let q = start
-  let w = offset
   const end = start + count
-  // the hot loop: eight outputs per pass share one read of the 47 odd samples they span
-  for (; q + 8 <= end; q += 8, w += 8) {
-    const o0 = d[q]!, o1 = d[q + 1]!, o2 = d[q + 2]!, o3 = d[q + 3]!, o4 = d[q + 4]!, o5 = d[q + 5]!
-    const o6 = d[q + 6]!, o7 = d[q + 7]!, o8 = d[q + 8]!, o9 = d[q + 9]!, o10 = d[q + 10]!, o11 = d[q + 11]!
-    const o12 = d[q + 12]!, o13 = d[q + 13]!, o14 = d[q + 14]!, o15 = d[q + 15]!, o16 = d[q + 16]!, o17 = d[q + 17]!
-    const o18 = d[q + 18]!, o19 = d[q + 19]!, o20 = d[q + 20]!, o21 = d[q + 21]!, o22 = d[q + 22]!, o23 = d[q + 23]!
-    const o24 = d[q + 24]!, o25 = d[q + 25]!, o26 = d[q + 26]!, o27 = d[q + 27]!, o28 = d[q + 28]!, o29 = d[q + 29]!
-    const o30 = d[q + 30]!, o31 = d[q + 31]!, o32 = d[q + 32]!, o33 = d[q + 33]!, o34 = d[q + 34]!, o35 = d[q + 35]!
-    const o36 = d[q + 36]!, o37 = d[q + 37]!, o38 = d[q + 38]!, o39 = d[q + 39]!, o40 = d[q + 40]!, o41 = d[q + 41]!
-    const o42 = d[q + 42]!, o43 = d[q + 43]!, o44 = d[q + 44]!, o45 = d[q + 45]!, o46 = d[q + 46]!
-    const a0 = 0.5 * e[q]! +
-      g0 * (o19 + o20) + g1 * (o18 + o21) + g2 * (o17 + o22) + g3 * (o16 + o23) + g4 * (o15 + o24) +
-      g5 * (o14 + o25) + g6 * (o13 + o26) + g7 * (o12 + o27) + g8 * (o11 + o28) + g9 * (o10 + o29) +
-      g10 * (o9 + o30) + g11 * (o8 + o31) + g12 * (o7 + o32) + g13 * (o6 + o33) + g14 * (o5 + o34) +
-      g15 * (o4 + o35) + g16 * (o3 + o36) + g17 * (o2 + o37) + g18 * (o1 + o38) + g19 * (o0 + o39)
-    const a1 = 0.5 * e[q + 1]! +
-      g0 * (o20 + o21) + g1 * (o19 + o22) + g2 * (o18 + o23) + g3 * (o17 + o24) + g4 * (o16 + o25) +
-      g5 * (o15 + o26) + g6 * (o14 + o27) + g7 * (o13 + o28) + g8 * (o12 + o29) + g9 * (o11 + o30) +
-      g10 * (o10 + o31) + g11 * (o9 + o32) + g12 * (o8 + o33) + g13 * (o7 + o34) + g14 * (o6 + o35) +
-      g15 * (o5 + o36) + g16 * (o4 + o37) + g17 * (o3 + o38) + g18 * (o2 + o39) + g19 * (o1 + o40)
-    const a2 = 0.5 * e[q + 2]! +
-      g0 * (o21 + o22) + g1 * (o20 + o23) + g2 * (o19 + o24) + g3 * (o18 + o25) + g4 * (o17 + o26) +
-      g5 * (o16 + o27) + g6 * (o15 + o28) + g7 * (o14 + o29) + g8 * (o13 + o30) + g9 * (o12 + o31) +
-      g10 * (o11 + o32) + g11 * (o10 + o33) + g12 * (o9 + o34) + g13 * (o8 + o35) + g14 * (o7 + o36) +
-      g15 * (o6 + o37) + g16 * (o5 + o38) + g17 * (o4 + o39) + g18 * (o3 + o40) + g19 * (o2 + o41)
-    const a3 = 0.5 * e[q + 3]! +
-      g0 * (o22 + o23) + g1 * (o21 + o24) + g2 * (o20 + o25) + g3 * (o19 + o26) + g4 * (o18 + o27) +
-      g5 * (o17 + o28) + g6 * (o16 + o29) + g7 * (o15 + o30) + g8 * (o14 + o31) + g9 * (o13 + o32) +
-      g10 * (o12 + o33) + g11 * (o11 + o34) + g12 * (o10 + o35) + g13 * (o9 + o36) + g14 * (o8 + o37) +
-      g15 * (o7 + o38) + g16 * (o6 + o39) + g17 * (o5 + o40) + g18 * (o4 + o41) + g19 * (o3 + o42)
-    const a4 = 0.5 * e[q + 4]! +
-      g0 * (o23 + o24) + g1 * (o22 + o25) + g2 * (o21 + o26) + g3 * (o20 + o27) + g4 * (o19 + o28) +
-      g5 * (o18 + o29) + g6 * (o17 + o30) + g7 * (o16 + o31) + g8 * (o15 + o32) + g9 * (o14 + o33) +
-      g10 * (o13 + o34) + g11 * (o12 + o35) + g12 * (o11 + o36) + g13 * (o10 + o37) + g14 * (o9 + o38) +
-      g15 * (o8 + o39) + g16 * (o7 + o40) + g17 * (o6 + o41) + g18 * (o5 + o42) + g19 * (o4 + o43)
-    const a5 = 0.5 * e[q + 5]! +
-      g0 * (o24 + o25) + g1 * (o23 + o26) + g2 * (o22 + o27) + g3 * (o21 + o28) + g4 * (o20 + o29) +
-      g5 * (o19 + o30) + g6 * (o18 + o31) + g7 * (o17 + o32) + g8 * (o16 + o33) + g9 * (o15 + o34) +
-      g10 * (o14 + o35) + g11 * (o13 + o36) + g12 * (o12 + o37) + g13 * (o11 + o38) + g14 * (o10 + o39) +
-      g15 * (o9 + o40) + g16 * (o8 + o41) + g17 * (o7 + o42) + g18 * (o6 + o43) + g19 * (o5 + o44)
-    const a6 = 0.5 * e[q + 6]! +
-      g0 * (o25 + o26) + g1 * (o24 + o27) + g2 * (o23 + o28) + g3 * (o22 + o29) + g4 * (o21 + o30) +
-      g5 * (o20 + o31) + g6 * (o19 + o32) + g7 * (o18 + o33) + g8 * (o17 + o34) + g9 * (o16 + o35) +
-      g10 * (o15 + o36) + g11 * (o14 + o37) + g12 * (o13 + o38) + g13 * (o12 + o39) + g14 * (o11 + o40) +
-      g15 * (o10 + o41) + g16 * (o9 + o42) + g17 * (o8 + o43) + g18 * (o7 + o44) + g19 * (o6 + o45)
-    const a7 = 0.5 * e[q + 7]! +
-      g0 * (o26 + o27) + g1 * (o25 + o28) + g2 * (o24 + o29) + g3 * (o23 + o30) + g4 * (o22 + o31) +
-      g5 * (o21 + o32) + g6 * (o20 + o33) + g7 * (o19 + o34) + g8 * (o18 + o35) + g9 * (o17 + o36) +
-      g10 * (o16 + o37) + g11 * (o15 + o38) + g12 * (o14 + o39) + g13 * (o13 + o40) + g14 * (o12 + o41) +
-      g15 * (o11 + o42) + g16 * (o10 + o43) + g17 * (o9 + o44) + g18 * (o8 + o45) + g19 * (o7 + o46)
-    t[w + 0] = toInt16(a0)
-    t[w + 1] = toInt16(a1)
-    t[w + 2] = toInt16(a2)
-    t[w + 3] = toInt16(a3)
-    t[w + 4] = toInt16(a4)
-    t[w + 5] = toInt16(a5)
-    t[w + 6] = toInt16(a6)
-    t[w + 7] = toInt16(a7)
-  }
-  // the rest one at a time, each output summed in the same order as above
-  for (; q < end; q++, w++) {
+  // unrolled over the 20 tap pairs; each output summed in the same order as the SIMD loop (this
+  // loop runs only where WebAssembly SIMD does not)
+  for (let q = start, w = offset; q < end; q++, w++) {
     const a = 0.5 * e[q]! +
       g0 * (d[q + 19]! + d[q + 20]!) + g1 * (d[q + 18]! + d[q + 21]!) + g2 * (d[q + 17]! + d[q + 22]!) +
       g3 * (d[q + 16]! + d[q + 23]!) + g4 * (d[q + 15]! + d[q + 24]!) + g5 * (d[q + 14]! + d[q + 25]!) +
@@ -342,14 +281,3 @@ export const make = (options?: { readonly simd?: boolean | undefined }): Halfban
     reset
   }
 }
-
-const directs = new WeakMap<object, Halfband>()
-
-/** Marks `stream` (a `StreamResampler` made over `decimator`) as readable through the decimator's pull interface. */
-export const withDirect = <A extends object>(stream: A, decimator: Halfband): A => {
-  directs.set(stream, decimator)
-  return stream
-}
-
-/** The decimator behind a stream made by `withDirect`, for a consumer that reads into its own memory. */
-export const directOf = (stream: object): Halfband | undefined => directs.get(stream)
