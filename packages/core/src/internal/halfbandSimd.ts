@@ -1,4 +1,5 @@
 /** The half-band decimator's filter loop in WebAssembly SIMD (halfband.wat), where the host runs it. */
+import { decodeBytesTableInto, decodedLength } from "./audioCodec.js"
 import { base64 } from "./halfbandWasm.js"
 
 /** Stream memory for the decimator and the filter loop over it. */
@@ -27,24 +28,11 @@ interface WasmApi {
   readonly Instance: new(module: object, imports: object) => { readonly exports: Exports }
 }
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-/** Decodes padded base64 (the module's bytes) without host helpers. */
+/** The module's bytes, through the core's own base64 table codec (no host helper). */
 const decode = (text: string): Uint8Array => {
-  const clean = text.replace(/=+$/, "")
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4))
-  let bits = 0
-  let value = 0
-  let o = 0
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | ALPHABET.indexOf(clean[i]!)
-    bits += 6
-    if (bits >= 8) {
-      bits -= 8
-      out[o++] = (value >> bits) & 0xff
-    }
-  }
-  return out
+  const bytes = new Uint8Array(decodedLength(text))
+  decodeBytesTableInto(text, bytes)
+  return bytes
 }
 
 /** The compiled module: undefined until first asked, null where the host cannot run it (no WebAssembly or no SIMD). */
