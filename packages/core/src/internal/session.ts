@@ -218,8 +218,8 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         if (error === undefined && debug) shell.emit({ _tag: "ClientEvent", event })
         return error
       },
-      // The session may end while the audio waits for room: then its appends are not sent.
-      awaitRoom: guarded(connection.awaitRoom).pipe(Effect.zipRight(guarded(Effect.void)))
+      // The session may end while the audio waits for room (the wait then returns): its appends are not sent.
+      awaitRoom: Effect.zipRight(connection.awaitRoom, guarded(Effect.void))
     }, {
       policy: sessionOptions.audioBackpressure ?? "wait",
       warn: (message) => shell.emit({ _tag: "Warning", message })
