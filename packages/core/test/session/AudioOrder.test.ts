@@ -3,16 +3,14 @@
 // connection is over its mark; a push after the session's end fails with its end error; with
 // debugEvents every append is published.
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as AudioFrame from "../../src/AudioFrame.js"
-import { layer, open, settle } from "./harness.js"
+import { failureTag, layer, open, settle } from "./harness.js"
 
 /** 100 ms of 24 kHz mono filled with `tag`: exactly one append, which carries the tag. */
 const tagged = (tag: number) => AudioFrame.unsafeMake(new Int16Array(2400).fill(tag), 24000, 1)
@@ -142,8 +140,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
       for (let i = 0; i < 5; i++) yield* settle
       const exit = yield* Fiber.await(pusher)
       assert.isTrue(Exit.isFailure(exit), "the held push does not report success for audio never sent")
-      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-      assert.strictEqual(Option.getOrUndefined(error)?._tag, "AuthenticationError")
+      assert.strictEqual(failureTag(exit), "AuthenticationError")
     }).pipe(Effect.provide(layer())))
 
   it.scoped("after the session's end a push fails with its end error, also once a converter exists", () =>

@@ -9,7 +9,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as AudioFrame from "../../src/AudioFrame.js"
 import type * as Generation from "../../src/Generation.js"
-import { created, layer, open, script, settle } from "./harness.js"
+import { created, failureTag, layer, open, script, settle } from "./harness.js"
 
 /** A reply with one message, the message handle, and a way to send its audio. */
 const reply = Effect.gen(function*() {
@@ -124,8 +124,7 @@ describe.each([{ push: false }, { push: true }])("runAudio (push: $push)", ({ pu
       const exit = yield* Fiber.await(fiber)
       assert.strictEqual(frames.length, 1)
       assert.isTrue(Exit.isFailure(exit))
-      const error = Option.getOrUndefined(Cause.failureOption((exit as Exit.Failure<void, Generation.GenerationError>).cause))
-      assert.strictEqual(error?._tag, "ConnectionError")
+      assert.strictEqual(failureTag(exit), "ConnectionError")
     }).pipe(Effect.provide(layer({}, { push }))))
 
   it.scoped("a throw while the held frames are handed over fails runAudio and drops the rest", () =>
@@ -154,8 +153,7 @@ describe.each([{ push: false }, { push: true }])("runAudio (push: $push)", ({ pu
       const exit = yield* Effect.exit(message.runAudio((frame) => void frames.push(frame)))
       assert.strictEqual(frames.length, 2)
       assert.isTrue(Exit.isFailure(exit))
-      const error = Option.getOrUndefined(Cause.failureOption((exit as Exit.Failure<void, Generation.GenerationError>).cause))
-      assert.strictEqual(error?._tag, "ConnectionError")
+      assert.strictEqual(failureTag(exit), "ConnectionError")
     }).pipe(Effect.provide(layer({}, { push }))))
 
   it.scoped("a second runAudio on the same message while one runs is a defect", () =>

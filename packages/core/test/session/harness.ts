@@ -1,5 +1,7 @@
 // Test harness for RealtimeSession: an xAI model over the MockTransport, and a scripted server.
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -191,3 +193,7 @@ export const weather = Tool.make("get_weather", {
   parameters: Schema.Struct({ city: Schema.String }),
   handler: ({ city }) => Effect.succeed(`Sunny in ${city}`)
 })
+
+/** The `_tag` of an exit's typed failure (undefined for a success, a defect or an interruption). */
+export const failureTag = (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause))?._tag : undefined
