@@ -25,6 +25,8 @@ export const CHUNK_SAMPLES = 2400
  *
  * - `push` mixes the frame to mono, resamples it to 24 kHz (a new converter whenever the input rate
  *   changes; the old one's tail is kept) and returns the complete 2,400-sample chunks now available.
+ *   A push that changes the rate is uninterruptible: the old tail, the new converter and the frame
+ *   go together, so an interruption loses none of them.
  *   When the converter can read interleaved input (`StreamResampler.processInterleaved`, e.g. the
  *   half-band decimator for 48 kHz), the mix happens inside it, in the same pass, without a mono copy;
  *   a converter with the pull form (`StreamResampler.write`/`readInto`, as the half-band decimator)
@@ -131,14 +133,15 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
     Effect.suspend(() => {
       const done = unsafePush(frame)
       if (done !== undefined) return Effect.succeed(done)
-      // rate change: the old converter's tail belongs before the new rate's audio
+      // rate change: the old converter's tail belongs before the new rate's audio. Uninterruptible:
+      // once the tail is taken, the new converter is made and the frame converted, or both would be lost.
       const tail = current !== undefined && fed ? current.resampler.flush() : undefined
-      return Effect.map(converterFor(frame.sampleRate), (next) => {
+      return Effect.uninterruptible(Effect.map(converterFor(frame.sampleRate), (next) => {
         const before = tail !== undefined && tail.length > 0 ? chunks.push(tail) : []
         fed = true
         const after = convertInto(next.resampler, chunks, frame)
         return before.length === 0 ? after : after.length === 0 ? before : [...before, ...after]
-      })
+      }))
     })
 
   const flush: Effect.Effect<Int16Array | undefined> = Effect.sync(() => {

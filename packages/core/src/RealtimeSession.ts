@@ -156,8 +156,10 @@ export interface ToolUpdate {
 export interface RealtimeSessionService {
   /**
    * Resamples to 24 kHz mono, cuts 100 ms chunks and sends them (`input_audio_buffer.append`). A frame
-   * that cannot be audio (rate, channel count or length) fails with `AudioFrameError`. Example: see
-   * `RealtimeSessionService`.
+   * that cannot be audio (rate, channel count or length) fails with `AudioFrameError`. A push is
+   * all or nothing: interrupted before it took the audio input, it sends nothing of the frame; once
+   * it took it, the frame's audio is queued whole and only the wait for room on the connection is
+   * interrupted. Example: see `RealtimeSessionService`.
    */
   readonly pushAudio: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError | AudioFrame.AudioFrameError>
   /** Sends an image as a user message. */

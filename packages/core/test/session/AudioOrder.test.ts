@@ -7,9 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as AudioFrame from "../../src/AudioFrame.js"
+import { Resampler } from "../../src/Resampler.js"
 import { failureTag, layer, open, settle } from "./harness.js"
 
 /** 100 ms of 24 kHz mono filled with `tag`: exactly one append, which carries the tag. */
@@ -192,4 +194,38 @@ describe("session audio: order and backpressure on the synchronous path", () => 
       )
       assert.deepStrictEqual(published, [7, 8, 9, "input_audio_buffer.commit"])
     }).pipe(Effect.provide(layer())))
+
+  it.scoped("a push interrupted while its new rate's converter is made still sends all of its audio and the old rate's tail", () =>
+    Effect.gen(function*() {
+      const { server, session } = yield* open()
+      const mono = (samples: number, rate: number) => AudioFrame.unsafeMake(new Int16Array(samples).fill(3000), rate, 1)
+      // every converter takes a second of (test) time to make
+      const first = yield* Effect.fork(session.pushAudio(mono(4800, 48000)))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(first)
+      // a rate change: the 48 kHz converter's tail is flushed, the 16 kHz one is being made
+      const second = yield* Effect.fork(session.pushAudio(mono(1600, 16000)))
+      yield* settle
+      const interrupt = yield* Effect.fork(Fiber.interrupt(second))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.join(interrupt)
+      assert.isTrue(Exit.isInterrupted(exit) || Exit.isSuccess(exit))
+      yield* session.commitAudio
+      for (let i = 0; i < 5; i++) yield* settle
+      const appends = (yield* server.clientEvents).filter((f) => f.type === "input_audio_buffer.append")
+      const samples = appends.reduce((n, f) => n + AudioFrame.decodeBase64(f.event["audio"] as string).length, 0)
+      // 100 ms at 48 kHz + 100 ms at 16 kHz: 2400 + 2400 samples at 24 kHz, none lost to the interruption
+      assert.strictEqual(samples, 4800)
+    }).pipe(Effect.provide(Layer.provideMerge(
+      Layer.effect(
+        Resampler,
+        Effect.map(Resampler, (service) => ({
+          make: (inputRate: number, outputRate: number) =>
+            Effect.zipRight(Effect.sleep("1 second"), service.make(inputRate, outputRate))
+        }))
+      ),
+      layer()
+    ))))
 })

@@ -153,11 +153,10 @@ export const make = (
       dropOldest ? Effect.sync(() => enqueue({ event, ms })) : sender.send(event)
 
     /**
-     * Queues the appends of `chunks` at once, in order (or hands them to the pump), then waits for
-     * room if the connection is over its mark. `Effect.void` when there are none (most frames).
+     * Queues the appends of `chunks` at once, in order (or hands them to the pump): `undefined` once
+     * queued, else the failure to return (the session's end).
      */
-    const appendAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> => {
-      if (chunks.length === 0) return Effect.void
+    const queueAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<never, FatalError> | undefined => {
       for (const chunk of chunks) {
         const ms = samplesToMs(chunk.length)
         pushedMs += ms
@@ -171,8 +170,26 @@ export const make = (
         // The session's own append always encodes: one that does not is a defect, not the caller's error.
         return error._tag === "ProtocolError" ? Effect.die(error) : Effect.fail(error)
       }
-      return dropOldest ? Effect.void : sender.awaitRoom
+      return undefined
     }
+
+    /** What a caller waits for once its appends are queued: room on the connection ("wait" only). */
+    const roomAfter = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> =>
+      chunks.length === 0 || dropOldest ? Effect.void : sender.awaitRoom
+
+    /** Queues the appends of `chunks`, then waits for room. `Effect.void` when there are none (most frames). */
+    const appendAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> =>
+      queueAll(chunks) ?? roomAfter(chunks)
+
+    /**
+     * Takes audio out of the input (`take`) and queues its appends as one step that an interruption
+     * cannot split (what the converter consumed is sent); only the wait for room is interruptible.
+     */
+    const takeAndQueue = (take: Effect.Effect<ReadonlyArray<Int16Array>>): Effect.Effect<void, FatalError> =>
+      Effect.flatMap(
+        Effect.uninterruptible(Effect.flatMap(take, (chunks) => queueAll(chunks) ?? Effect.succeed(chunks))),
+        roomAfter
+      )
 
     // The last rate and channel count that passed `AudioFrame.validate`.
     let checkedRate = Number.NaN
@@ -193,12 +210,11 @@ export const make = (
           const chunks = input.unsafePush(frame)
           if (chunks !== undefined) return appendAll(chunks)
         }
-        return serialised(Effect.flatMap(input.push(frame), appendAll))
+        return serialised(takeAndQueue(input.push(frame)))
       })
 
     const commit = serialised(Effect.gen(function*() {
-      const rest = yield* input.flush
-      if (rest !== undefined && rest.length > 0) yield* appendAll([rest])
+      yield* takeAndQueue(Effect.map(input.flush, (rest) => rest !== undefined && rest.length > 0 ? [rest] : []))
       if (pushedMs > 100) {
         yield* emit({ type: "input_audio_buffer.commit" })
         pushedMs = 0
