@@ -384,7 +384,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       }).pipe(
         Effect.timeoutFail({
           duration: writeTimeout(config.retry),
-          onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true })
+          onTimeout: () => new ConnectionError({ message: "write timed out", retryable: true, timedOut: true })
         })
       )).pipe(
         Effect.onExit((exit) =>
@@ -413,7 +413,8 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           onTimeout: () =>
             new ConnectionError({
               message: `connection attempt timed out after ${Duration.format(config.retry.timeout)}`,
-              retryable: true
+              retryable: true,
+              timedOut: true
             })
         }),
         Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void),
@@ -601,7 +602,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           if (silent >= idleMs) {
             return {
               _tag: "Dropped",
-              error: new ConnectionError({ message: `no traffic from the server for ${Duration.format(idle)}`, retryable: true })
+              error: new ConnectionError({
+                message: `no traffic from the server for ${Duration.format(idle)}`,
+                retryable: true,
+                timedOut: true
+              })
             } as const
           }
           if (silent >= pingAfter && now - lastPingAt >= pingAfter && conn.ping !== undefined) {

@@ -7,7 +7,9 @@ import * as Schema from "effect/Schema"
 
 /**
  * A connection could not be opened or was lost. `retryable` tells the supervisor whether another
- * attempt may help; `code` and `reason` are the WebSocket close code and reason when there was one.
+ * attempt may help; `code` and `reason` are the WebSocket close code and reason when there was one;
+ * `timedOut` is true when a time limit ended it (the open, a connection attempt, a write, or the
+ * liveness check's silence limit).
  *
  * @since 0.1.0
  * @category errors
@@ -16,7 +18,9 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>()("Conn
   message: Schema.String,
   retryable: Schema.Boolean,
   code: Schema.optional(Schema.Number),
-  reason: Schema.optional(Schema.String)
+  reason: Schema.optional(Schema.String),
+  /** @since 0.2.0 */
+  timedOut: Schema.optional(Schema.Boolean)
 }) {}
 
 /**

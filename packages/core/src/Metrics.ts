@@ -49,7 +49,8 @@ export const bytesOutMetric = Metric.counter("realtime_fx_bytes_out_total", { de
 
 /**
  * The `reason` tag of a dropped connection: `recycled` (planned), the close code (`close_1006`), or
- * the error's kind (`authentication`, `server_<code>`, `timeout`, `closed`, `network`).
+ * the error's kind (`authentication`, `server_<code>`, `timeout` for a `ConnectionError` with
+ * `timedOut`, `closed`, `network`).
  *
  * @since 0.2.0
  * @category metrics
@@ -64,6 +65,6 @@ export const dropReason = (error: FatalError | undefined): string => {
     case "ServerError":
       return `server_${(error.code ?? "error").slice(0, 40)}`
     case "ConnectionError":
-      return error.code !== undefined ? `close_${error.code}` : error.message.includes("timed out") ? "timeout" : "network"
+      return error.code !== undefined ? `close_${error.code}` : error.timedOut === true ? "timeout" : "network"
   }
 }

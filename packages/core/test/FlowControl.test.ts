@@ -12,6 +12,8 @@ import * as TestClock from "effect/TestClock"
 import { MockServer } from "@realtime-fx/test-kit/MockTransport"
 import * as MockTransport from "@realtime-fx/test-kit/MockTransport"
 import * as Connection from "../src/Connection.js"
+import * as Errors from "../src/Errors.js"
+import * as Metrics from "../src/Metrics.js"
 import type * as Protocol from "../src/Protocol.js"
 
 const retry: Connection.RetryOptions = { maxRetry: 3, retryInterval: Duration.seconds(2), timeout: Duration.seconds(10) }
@@ -45,6 +47,10 @@ const start = (overrides: Partial<Connection.ConnectionConfig> = {}) =>
 
 const disconnects = (events: ReadonlyArray<Connection.ConnectionEvent>) =>
   events.flatMap((e) => e._tag === "Disconnected" ? [e.error?.message ?? "recycled"] : [])
+
+/** The `reason` tag each disconnect gets on the drops metric. */
+const dropReasons = (events: ReadonlyArray<Connection.ConnectionEvent>) =>
+  events.flatMap((e) => e._tag === "Disconnected" ? [Metrics.dropReason(e.error)] : [])
 
 describe("Connection flow control", () => {
   it.effect("a peer that stops reading: the sender waits above the high-water mark, the backlog stays bounded, nothing is lost", () =>
@@ -91,6 +97,7 @@ describe("Connection flow control", () => {
       yield* TestClock.adjust("1 millis")
       yield* settle
       assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), ["write timed out"])
+      assert.deepStrictEqual(dropReasons(yield* Ref.get(seen)), ["timeout"])
       // The reconnect (at +0.1 s) reads again.
       yield* server.resumeReading
       yield* TestClock.adjust("100 millis")
@@ -127,6 +134,7 @@ describe("Connection liveness", () => {
         if (disconnects(yield* Ref.get(seen)).length > 0) lostAt = yield* TestClock.currentTimeMillis
       }
       assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), ["no traffic from the server for 15s"])
+      assert.deepStrictEqual(dropReasons(yield* Ref.get(seen)), ["timeout"])
       // The last pong was seen at most one ping interval (3.75 s) before the peer went silent.
       assert.isDefined(lostAt)
       assert.isAtLeast(lostAt! - silentAt, 15_000 - 3_750)
@@ -156,4 +164,18 @@ describe("Connection liveness", () => {
       // Lost within 2 s of silence plus one tick (the peer stays silent: the next connection is lost too).
       assert.strictEqual(disconnects(yield* Ref.get(seen))[0], "no traffic from the server for 2s")
     }).pipe(Effect.provide(MockTransport.layer())))
+})
+
+describe("Metrics.dropReason", () => {
+  it("names a drop by the error's kind, a time limit by the typed flag (not by the message)", () => {
+    const lost = (fields: Partial<ConstructorParameters<typeof Errors.ConnectionError>[0]>) =>
+      new Errors.ConnectionError({ message: "x", retryable: true, ...fields })
+    assert.strictEqual(Metrics.dropReason(undefined), "recycled")
+    assert.strictEqual(Metrics.dropReason(lost({ code: 1006 })), "close_1006")
+    assert.strictEqual(Metrics.dropReason(lost({ timedOut: true })), "timeout")
+    assert.strictEqual(Metrics.dropReason(lost({ message: "the proxy timed out" })), "network")
+    assert.strictEqual(Metrics.dropReason(new Errors.AuthenticationError({ message: "no" })), "authentication")
+    assert.strictEqual(Metrics.dropReason(new Errors.ServerError({ message: "m", code: "rate_limit", fatal: true })), "server_rate_limit")
+    assert.strictEqual(Metrics.dropReason(new Errors.SessionClosedError({ message: "bye" })), "closed")
+  })
 })

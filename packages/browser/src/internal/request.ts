@@ -87,7 +87,7 @@ export const openFailure = (end: OpenEnd): ConnectionError | AuthenticationError
       retryable: false
     })
   }
-  if (end.timedOut) return new ConnectionError({ message: "WebSocket open timed out", retryable: true })
+  if (end.timedOut) return new ConnectionError({ message: "WebSocket open timed out", retryable: true, timedOut: true })
   const code = end.closeCode
   if (code === 4001 || code === 4003 || (code === 1008 && /auth|secret|key/i.test(end.closeReason ?? ""))) {
     return new AuthenticationError({

@@ -120,7 +120,7 @@ const openFailure = (
   }
   switch (error.reason) {
     case "OpenTimeout":
-      return new ConnectionError({ message: "WebSocket open timed out", retryable: true })
+      return new ConnectionError({ message: "WebSocket open timed out", retryable: true, timedOut: true })
     case "Close":
       return new ConnectionError({
         message: `WebSocket closed before it opened (code ${error.code})`,
