@@ -3,7 +3,8 @@
 # directory next to a different 3.x patch of effect than the repository's lockfile (as an app with
 # its own effect would), then check that exactly one copy of effect is installed, that
 # @realtime-fx/node brings neither the test kit nor @effect/cli, and that the installed packages run
-# (smoke.mjs: a layer, an encoded event, a WAV round trip, a reply from the loopback fake server).
+# (smoke.mjs: a layer, an encoded event, a WAV round trip, a reply from the loopback fake server,
+# the browser package's up-front credential check).
 # Needs a fresh build (dist/ with nothing stale: .ci/run runs it in its clean copy of the tree) and
 # the npm registry; bounded in time.
 set -euo pipefail
@@ -20,13 +21,13 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/tarballs" "$work/app"
-for pkg in core node test-kit; do
+for pkg in core node test-kit browser; do
   (cd "packages/$pkg" && npm pack --silent --pack-destination "$work/tarballs" >/dev/null)
 done
 tarball() { ls "$work"/tarballs/realtime-fx-"$1"-*.tgz; }
 
 # Every tarball carries its LICENSE, README, package.json and built entry point.
-for pkg in core node test-kit; do
+for pkg in core node test-kit browser; do
   listing="$(tar -tzf "$(tarball "$pkg")")"
   for file in package/LICENSE package/README.md package/package.json package/dist/index.js package/dist/index.d.ts; do
     grep -qx "$file" <<<"$listing" || { echo "packed-install: $file missing from $(tarball "$pkg")" >&2; exit 1; }
@@ -40,8 +41,8 @@ cat >package.json <<JSON
 JSON
 # The README's Install command, with the tarballs for the packages and the app's own effect patch.
 timeout 300 npm install --no-audit --no-fund --omit=dev --loglevel=error \
-  "$(tarball core)" "$(tarball node)" "$(tarball test-kit)" \
-  "effect@$app_effect" "@effect/platform@^0.97.2" "@effect/platform-node@^0.108.2"
+  "$(tarball core)" "$(tarball node)" "$(tarball test-kit)" "$(tarball browser)" \
+  "effect@$app_effect" "@effect/platform@^0.97.2" "@effect/platform-node@^0.108.2" "@effect/platform-browser@^0.77.1"
 
 # `npm ls` exits non-zero on a missing or invalid (out of range) peer dependency.
 npm ls --all >/dev/null

@@ -8,6 +8,7 @@ import { createRequire } from "node:module"
 import { Protocol, RealtimeModel, RealtimeSession, Resampler, Xai } from "@realtime-fx/core"
 import { NodeTransport, Wav } from "@realtime-fx/node"
 import { FakeServer } from "@realtime-fx/test-kit"
+import { BrowserTransport } from "@realtime-fx/browser"
 
 const require = createRequire(import.meta.url)
 const check = (condition, message) => {
@@ -42,6 +43,14 @@ const program = Effect.gen(function*() {
     return text
   }).pipe(Effect.scoped, Effect.provide(layer))
   check(text === "Packed and installed.", `reply text ${JSON.stringify(text)}`)
+
+  // The browser package loads next to the others; its up-front check refuses an API key (a browser
+  // cannot send the Authorization header) and accepts a client secret.
+  const browserCheck = (options) => BrowserTransport.checkModel.pipe(Effect.provide(Xai.layer(options)), Effect.either)
+  const withKey = yield* browserCheck({ apiKey: Redacted.make("smoke") })
+  check(withKey._tag === "Left" && withKey.left._tag === "ConfigurationError", `browser check with an API key: ${String(withKey)}`)
+  const withSecret = yield* browserCheck({ clientSecret: Redacted.make("smoke-secret") })
+  check(withSecret._tag === "Right", `browser check with a client secret: ${String(withSecret)}`)
 })
 
 await Effect.runPromise(program.pipe(Effect.scoped, Effect.timeout("20 seconds")))
