@@ -86,12 +86,28 @@ const convert = (resampler: StreamResampler, frame: AudioFrame.AudioFrame): Int1
     ? resampler.processInterleaved(frame.data, frame.channels)
     : resampler.process(AudioFrame.mixToMono(frame).data)
 
+/**
+ * Frames a pull-form converter takes in one `write` at most: a longer frame goes in pieces, each
+ * read out before the next, so the converter's working memory stays bounded by this size rather
+ * than by the longest frame ever pushed.
+ */
+const MAX_WRITE_FRAMES = 8192
+
 /** One frame through the converter into the chunker: the chunks it completes. */
 const convertInto = (resampler: StreamResampler, chunks: chunker.Chunker, frame: AudioFrame.AudioFrame) => {
   const { readInto, write } = resampler
   if (write === undefined || readInto === undefined) return chunks.push(convert(resampler, frame))
-  write(frame.data, frame.channels)
-  return chunks.pull(readInto)
+  const { channels, data } = frame
+  if (data.length <= MAX_WRITE_FRAMES * channels) {
+    write(data, channels)
+    return chunks.pull(readInto)
+  }
+  const done: Array<Int16Array> = []
+  for (let at = 0; at < data.length; at += MAX_WRITE_FRAMES * channels) {
+    write(data.subarray(at, at + MAX_WRITE_FRAMES * channels), channels)
+    done.push(...chunks.pull(readInto))
+  }
+  return done
 }
 
 /**

@@ -36,7 +36,9 @@ export interface StreamResampler {
    * Optional, with `readInto`: the pull form of `processInterleaved` (no output array). `write`
    * takes an interleaved block of `channels` channels (1 for mono); `readInto` writes at most `max`
    * ready outputs into `target` from `offset` and returns how many. Reading in any pieces gives the
-   * same samples as `process`. `AudioInput` reads straight into its chunks when both are present.
+   * same samples as `process`. `AudioInput` reads straight into its chunks when both are present,
+   * writing at most 8192 frames at a time (a longer frame in pieces, each read out before the next),
+   * so a converter holds no more than that between a `write` and its reads.
    *
    * @since 0.2.0
    */

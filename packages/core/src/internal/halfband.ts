@@ -73,9 +73,14 @@ export interface Halfband {
   readonly flush: () => Int16Array
   /** Forgets all state. */
   readonly reset: () => void
+  /** Samples each working stream has room for now (their memory: 16 bytes a sample). */
+  readonly capacity: () => number
 }
 
 const EMPTY = new Int16Array(0)
+
+/** Input frames `process`/`processInterleaved` write at a time: the working streams stay this small. */
+const MAX_WRITE_FRAMES = 8192
 
 /** Rounds a filter output to Int16, clamping the Gibbs overshoot of full-scale input. */
 const toInt16 = (x: number): number => {
@@ -252,17 +257,39 @@ export const make = (options?: { readonly simd?: boolean | undefined }): Halfban
     totalIn = 0
   }
 
-  return {
-    process: (input) => {
-      write(input, 1)
-      return readAll()
-    },
-    processInterleaved: (input, channels) => {
+  /**
+   * `write` then every ready output; a block longer than `MAX_WRITE_FRAMES` goes in pieces (each read
+   * out before the next), so the working streams never grow past that size.
+   */
+  const processAll = (input: Int16Array, channels: number): Int16Array => {
+    const step = MAX_WRITE_FRAMES * channels
+    if (input.length <= step) {
       write(input, channels)
       return readAll()
-    },
+    }
+    const parts: Array<Int16Array> = []
+    let total = 0
+    for (let at = 0; at < input.length; at += step) {
+      write(input.subarray(at, at + step), channels)
+      const part = readAll()
+      parts.push(part)
+      total += part.length
+    }
+    const out = new Int16Array(total)
+    let offset = 0
+    for (const part of parts) {
+      out.set(part, offset)
+      offset += part.length
+    }
+    return out
+  }
+
+  return {
+    process: (input) => processAll(input, 1),
+    processInterleaved: processAll,
     write,
     readInto,
+    capacity: () => odd.length,
     flush: () => {
       if (totalIn === 0) return EMPTY
       // the trailing zeros: the last even sample's output reads up to CENTRE inputs past it

@@ -224,4 +224,40 @@ describe("AudioInput", () => {
       total += (yield* input.flush)?.length ?? 0
       assert.approximately(total, 24000, 40)
     }).pipe(Effect.scoped, Effect.provide(Resampler.layerLinear)))
+
+  it.effect("a long frame reaches a pull-form converter in bounded writes, with the same chunks as short frames", () =>
+    Effect.gen(function*() {
+      // the half-band decimator behind a recorder of the frames each write takes
+      let largest = 0
+      const recorder = Layer.effect(
+        Resampler,
+        Effect.map(Resampler, (service) => ({
+          make: (inputRate: number, outputRate: number) =>
+            Effect.map(service.make(inputRate, outputRate), (converter) => ({
+              ...converter,
+              write: (input: Int16Array, channels: number) => {
+                largest = Math.max(largest, input.length / channels)
+                converter.write!(input, channels)
+              }
+            }))
+        }))
+      ).pipe(Layer.provide(Resampler.layer))
+      // 20 s of 48 kHz stereo in one frame, and the same audio in 10 ms frames
+      const seconds = 20
+      const data = Int16Array.from({ length: 2 * 48000 * seconds }, (_, i) => ((i * 7919) % 20000) - 10000)
+      const run = (frames: ReadonlyArray<Int16Array>) =>
+        Effect.gen(function*() {
+          const input = yield* AudioInput.make
+          const out: Array<Int16Array> = []
+          for (const f of frames) out.push(...(yield* input.push(frame(f, 48000, 2))))
+          out.push((yield* input.flush)!)
+          return concat(out)
+        }).pipe(Effect.scoped, Effect.provide(recorder))
+      const whole = yield* run([data])
+      assert.isAtMost(largest, 8192, "no write takes more than 8192 frames")
+      assert.isAbove(largest, 0, "the pull form was used")
+      const pieces = yield* run(Array.from({ length: 100 * seconds }, (_, i) => data.subarray(i * 960, (i + 1) * 960)))
+      assert.strictEqual(whole.length, 24000 * seconds)
+      assert.deepStrictEqual(whole, pieces)
+    }))
 })

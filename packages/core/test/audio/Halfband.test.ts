@@ -167,3 +167,21 @@ describe("Resampler layers use the decimator for exact 2:1", () => {
       assert.notDeepEqual(best, expected)
     }))
 })
+
+describe("halfband decimator: long blocks", () => {
+  it("a minute in one block: the same samples as 10 ms blocks, in working memory bounded by the write size", () => {
+    for (const simd of [true, false]) {
+      const frames = 48000 * 60
+      const stereo = Int16Array.from({ length: 2 * frames }, (_, i) => ((i * 48271) % 60000) - 30000)
+      const once = Halfband.make({ simd })
+      const whole = concat([once.processInterleaved(stereo, 2), once.flush()])
+      assert.isAtMost(once.capacity(), 16384, "the streams did not grow to the block's size")
+      const blocks = Halfband.make({ simd })
+      const parts: Array<Int16Array> = []
+      for (let f = 0; f < frames; f += 480) parts.push(blocks.processInterleaved(stereo.subarray(2 * f, 2 * (f + 480)), 2))
+      parts.push(blocks.flush())
+      assert.strictEqual(whole.length, frames / 2)
+      assert.deepStrictEqual(whole, concat(parts))
+    }
+  })
+})
