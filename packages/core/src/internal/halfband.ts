@@ -75,6 +75,8 @@ export interface Halfband {
   readonly reset: () => void
   /** Samples each working stream has room for now (their memory: 16 bytes a sample). */
   readonly capacity: () => number
+  /** Whether the filter loop now runs in WebAssembly SIMD (else in JavaScript). */
+  readonly simd: () => boolean
 }
 
 const EMPTY = new Int16Array(0)
@@ -126,7 +128,7 @@ const alloc = (capacity: number, simd: boolean): Simd.Store =>
 const scalarStore = (capacity: number): Simd.Store => {
   const even = new Float64Array(capacity)
   const odd = new Float64Array(capacity)
-  return { even, odd, run: (start, count, target, offset) => runScalar(even, odd, start, count, target, offset) }
+  return { simd: false, even, odd, run: (start, count, target, offset) => runScalar(even, odd, start, count, target, offset) }
 }
 
 /**
@@ -290,6 +292,7 @@ export const make = (options?: { readonly simd?: boolean | undefined }): Halfban
     write,
     readInto,
     capacity: () => odd.length,
+    simd: () => mem.simd,
     flush: () => {
       if (totalIn === 0) return EMPTY
       // the trailing zeros: the last even sample's output reads up to CENTRE inputs past it

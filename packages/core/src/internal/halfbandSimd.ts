@@ -4,6 +4,8 @@ import { base64 } from "./halfbandWasm.js"
 
 /** Stream memory for the decimator and the filter loop over it. */
 export interface Store {
+  /** Whether `run` is the WebAssembly SIMD loop (else the JavaScript one). */
+  readonly simd: boolean
   /** The even input stream (`capacity` samples). */
   readonly even: Float64Array
   /** The odd input stream (`capacity` samples). */
@@ -93,6 +95,7 @@ export const store = (capacity: number, taps: Float64Array, span: number): Store
   let view = out.subarray(0, 0)
   const stereo = new Int16Array(memory.buffer, inAt, 2 * MIX_FRAMES)
   return {
+    simd: true,
     even: new Float64Array(memory.buffer, evenAt, capacity),
     odd: new Float64Array(memory.buffer, oddAt, capacity),
     run: (start, count, target, offset) => {

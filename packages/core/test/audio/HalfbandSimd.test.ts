@@ -24,6 +24,10 @@ describe("half-band decimator: the WebAssembly SIMD loop", () => {
 
   it("runs on this host (Node 20 has WebAssembly SIMD), so the default decimator uses it", () => {
     assert.isTrue(Simd.available())
+    const decimator = Halfband.make()
+    decimator.processInterleaved(new Int16Array(2 * 48000), 2) // a second: the streams grow past their first size
+    assert.isTrue(decimator.simd(), "the default decimator runs the SIMD loop")
+    assert.isFalse(Halfband.make({ simd: false }).simd(), "simd: false forces the JavaScript loop")
   })
 
   it("gives exactly the scalar loop's output for any channels, block sizes, full-scale input and flushes (property)", () => {
