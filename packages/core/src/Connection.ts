@@ -311,11 +311,12 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       queued.unsafeClose()
       return batch
     }
-    const mailbox = yield* Mailbox.make<ConnectionEvent, FatalError>()
+    // The connection's own mailbox, only when no sink takes the events.
+    const mailbox = config.sink === undefined ? yield* Mailbox.make<ConnectionEvent, FatalError>() : undefined
     const sink: ConnectionSink = config.sink ?? {
-      offerAll: (events) => mailbox.offerAll(events),
-      unsafeOffer: (event) => void mailbox.unsafeOffer(event),
-      fail: (error) => mailbox.fail(error)
+      offerAll: (events) => mailbox!.offerAll(events),
+      unsafeOffer: (event) => void mailbox!.unsafeOffer(event),
+      fail: (error) => mailbox!.fail(error)
     }
     let gaveUp: FatalError | undefined
     const attempts = yield* Ref.make(0)
@@ -333,22 +334,24 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     let queuedBytes = 0
     let current: TransportConnection | undefined
     let blocked = false
-    const drained = yield* Effect.makeLatch(true)
+    // Made on the first wait for room (most connections never wait).
+    let drained: Effect.Latch | undefined
     const inFlight = () => queuedBytes + (current?.bufferedAmount?.() ?? 0)
     /** Lets waiting senders go once the backlog is down to the low-water mark (or nothing can drain it). */
     const release = (force = false) => {
       if (blocked && (force || gaveUp !== undefined || inFlight() <= lowWater)) {
         blocked = false
-        drained.unsafeOpen()
+        drained?.unsafeOpen()
       }
     }
     const awaitRoom: Effect.Effect<void> = Effect.suspend(() => {
       if (gaveUp !== undefined || (!blocked && inFlight() <= highWater)) return Effect.void
       if (!blocked) {
         blocked = true
+        drained ??= Effect.unsafeMakeLatch(false)
         drained.unsafeClose()
       }
-      return Effect.zipRight(drained.await, awaitRoom)
+      return Effect.zipRight(drained!.await, awaitRoom)
     })
     // When the reader last saw a frame (the liveness check adds the transport's pongs).
     const clock = yield* Effect.clock
@@ -760,7 +763,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     ))
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(
-        mailbox.end,
+        mailbox === undefined ? Effect.void : mailbox.end,
         Effect.sync(() => {
           shutDown = true
           outbox = []
@@ -792,7 +795,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         ),
       unsafeSend,
       awaitRoom,
-      events: Mailbox.toStream(mailbox),
+      events: mailbox === undefined ? Stream.empty : Mailbox.toStream(mailbox),
       recycle: Effect.sync(() => {
         if (onRecycleAsked !== undefined) onRecycleAsked()
         else if (current !== undefined) recycleAsked = true

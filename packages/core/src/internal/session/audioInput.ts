@@ -93,9 +93,10 @@ export const make = (
     let queuedMs = 0
     let droppedMs = 0
     let lastWarning = Number.NEGATIVE_INFINITY
-    const ready = yield* Effect.makeLatch(false)
-    // Open while drops wait to be reported (a Warning held back by the one-a-second rule).
-    const unreported = yield* Effect.makeLatch(false)
+    // The pump's wake-up, and open while drops wait to be reported (a Warning held back by the
+    // one-a-second rule): "dropOldest" only.
+    const ready = dropOldest ? Effect.unsafeMakeLatch(false) : undefined
+    const unreported = dropOldest ? Effect.unsafeMakeLatch(false) : undefined
 
     const reportDrops = () => {
       const now = clock.unsafeCurrentTimeMillis()
@@ -116,14 +117,14 @@ export const make = (
         const [dropped] = queue.splice(oldest, 1)
         queuedMs -= dropped!.ms!
         droppedMs += dropped!.ms!
-        unreported.unsafeOpen()
+        unreported?.unsafeOpen()
         pushedMs = Math.max(0, pushedMs - dropped!.ms!)
       }
       reportDrops()
-      ready.unsafeOpen()
+      ready?.unsafeOpen()
     }
 
-    if (dropOldest) {
+    if (ready !== undefined && unreported !== undefined) {
       const pump: Effect.Effect<void, FatalError> = Effect.gen(function*() {
         while (true) {
           yield* ready.await
