@@ -2,7 +2,7 @@
 // is another process (bench/server.mjs) with every frame pre-encoded; clients are interleaved
 // round by round so drift in the machine's load hits them alike. Figures are medians over rounds
 // and ratios to the bare client of the same run.
-// Usage: npm run bench [-- --smoke] [-- w1 w2 w3 micro] [-- --reps=N] [-- --n=100,500,1000] [-- --prof=DIR]
+// Usage: npm run bench [-- --smoke] [-- w1 w2 w3 micro] [-- --reps=N] [-- --n=100,500,1000] [-- --tuned-n=500,1000] [-- --prof=DIR]
 import { execFileSync } from "node:child_process"
 import { cpus, loadavg } from "node:os"
 import { existsSync } from "node:fs"
@@ -48,7 +48,8 @@ const rounds = async (clients, n, job, timeoutMs, after = async () => {}) => {
   for (let r = 0; r < n; r++) {
     const order = clients.map((_, i) => clients[(i + r) % clients.length])
     for (const c of order) {
-      const res = await runChild(job(c), timeoutMs, profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])
+      const flags = [...(c.execArgv ?? []), ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])]
+      const res = await runChild(job(c), timeoutMs, flags)
       if (res.error) console.log(`  ${c.name}: ${res.error}`)
       else {
         await after(c, res)
@@ -178,15 +179,24 @@ const w2 = async (clients) => {
 }
 
 // ---------------------------------------------------------------------------------------------
+/** The young generation's semi-space W3's second pass gives every client (V8's default here: 16 MB). */
+const TUNED_SEMI_SPACE_MB = 64
+
 const w3 = async (all) => {
-  const clients = withRunAudio(all)
+  const plain = withRunAudio(all)
+  // Every client again with a larger young generation (a Node flag, as a deployment would set it):
+  // per-frame objects that live about one 100 ms period then die young instead of being promoted.
+  const tunedFlag = `--max-semi-space-size=${TUNED_SEMI_SPACE_MB}`
+  const tuned = plain.map((c) => ({ ...c, name: `${c.name} ${tunedFlag}`, execArgv: [tunedFlag] }))
   const ns = option("n")?.split(",").map(Number) ?? (smoke ? [20] : [100, 500, 1000])
+  const tunedNs = option("tuned-n")?.split(",").map(Number) ?? (smoke ? [20] : [500, 1000])
+  const passes = [{ clients: plain, ns }, { clients: tuned, ns: tunedNs }]
   const timing = smoke ? { settleMs: 500, windowMs: 1000 } : { settleMs: 3000, windowMs: 5000 }
   const w3reps = Number(option("reps") ?? (smoke ? 1 : 2))
   const server = await startServer({ pacing: "realtime", replyMs: 30_000, variants: 1 })
   try {
     const rows = []
-    for (const n of ns) {
+    for (const { clients, ns } of passes) for (const n of ns) {
       const res = await rounds(
         clients,
         w3reps,
@@ -220,7 +230,8 @@ const w3 = async (all) => {
       }
     }
     console.log(`\nW3 scale: N sessions, each one real-time reply (one 100 ms delta every 100 ms); ${timing.windowMs} ms window after ${timing.settleMs} ms; ` +
-      `median of ${w3reps} processes. backlog = audio the server had written minus audio the client consumed, per session, at the window's end; growth = over the window; server late = the server's own lag behind its schedule`)
+      `median of ${w3reps} processes. backlog = audio the server had written minus audio the client consumed, per session, at the window's end; growth = over the window; server late = the server's own lag behind its schedule. ` +
+      `Rows marked ${tunedFlag}: every client run with that Node flag, ratios to bare run with it too`)
     table(["clients", "audio s/s", "CPU % of a core", "CPU vs bare", "loop p99 ms", "window s", "backlog ms", "backlog growth ms", "RSS KB/session", "server late p99 ms"], rows)
   } finally {
     await server.close()
