@@ -157,8 +157,13 @@ export const makeInbox: Effect.Effect<Inbox> = Effect.map(Mailbox.make<string, C
       return true
     },
     listen: (frame, end) => {
-      const held = Effect.runSyncExit(messages.clear)
-      if (Exit.isSuccess(held)) for (const text of held.value) frame(text)
+      // Until messages stays empty: a frame offered while the held ones are handed over (a handler
+      // that makes the transport receive synchronously) joins messages and goes out after them.
+      while (true) {
+        const held = Effect.runSyncExit(messages.clear)
+        if (Exit.isFailure(held) || held.value.length === 0) break
+        for (const text of held.value) frame(text)
+      }
       if (ended !== undefined) return end(ended)
       onFrame = frame
       onEnd = end

@@ -4,6 +4,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConnectionError } from "../src/Errors.js"
 import * as Transport from "../src/Transport.js"
@@ -50,5 +51,21 @@ describe("Transport.makeInbox", () => {
       const { frames, ends } = listening(inbox)
       assert.deepStrictEqual(frames, ["a"])
       assert.deepStrictEqual(ends, [Exit.void])
+    }))
+
+  it.effect("a frame offered while listen hands over the held ones (re-entrantly) comes after them, to the listener", () =>
+    Effect.gen(function*() {
+      const inbox = yield* Transport.makeInbox
+      inbox.offer("a")
+      inbox.offer("b")
+      const frames: Array<string> = []
+      inbox.listen((text) => {
+        frames.push(text)
+        // a handler that makes the transport receive synchronously
+        if (text === "a") inbox.offer("c")
+      }, () => {})
+      inbox.offer("d")
+      assert.deepStrictEqual(frames, ["a", "b", "c", "d"])
+      assert.strictEqual(Option.getOrThrow(inbox.messages.unsafeSize()), 0, "nothing left behind in messages")
     }))
 })
