@@ -189,7 +189,8 @@ const w3 = async (all) => {
   const tunedFlag = `--max-semi-space-size=${TUNED_SEMI_SPACE_MB}`
   const tuned = plain.map((c) => ({ ...c, name: `${c.name} ${tunedFlag}`, execArgv: [tunedFlag] }))
   const ns = option("n")?.split(",").map(Number) ?? (smoke ? [20] : [100, 500, 1000])
-  const tunedNs = option("tuned-n")?.split(",").map(Number) ?? (smoke ? [20] : [500, 1000])
+  // --n picks the sizes of both passes unless --tuned-n names the second's
+  const tunedNs = option("tuned-n")?.split(",").map(Number) ?? (option("n") !== undefined ? ns : smoke ? [20] : [500, 1000])
   const passes = [{ clients: plain, ns }, { clients: tuned, ns: tunedNs }]
   const timing = smoke ? { settleMs: 500, windowMs: 1000 } : { settleMs: 3000, windowMs: 5000 }
   const w3reps = Number(option("reps") ?? (smoke ? 1 : 2))

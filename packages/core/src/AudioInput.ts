@@ -149,14 +149,17 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
     Effect.suspend(() => {
       const done = unsafePush(frame)
       if (done !== undefined) return Effect.succeed(done)
-      // rate change: the old converter's tail belongs before the new rate's audio. Uninterruptible:
-      // once the tail is taken, the new converter is made and the frame converted, or both would be lost.
-      const tail = current !== undefined && fed ? current.resampler.flush() : undefined
-      return Effect.uninterruptible(Effect.map(converterFor(frame.sampleRate), (next) => {
-        const before = tail !== undefined && tail.length > 0 ? chunks.push(tail) : []
-        fed = true
-        const after = convertInto(next.resampler, chunks, frame)
-        return before.length === 0 ? after : after.length === 0 ? before : [...before, ...after]
+      // rate change: the old converter's tail belongs before the new rate's audio. Uninterruptible
+      // from the taking of the tail: the new converter is made and the frame converted, or both
+      // would be lost.
+      return Effect.uninterruptible(Effect.suspend(() => {
+        const tail = current !== undefined && fed ? current.resampler.flush() : undefined
+        return Effect.map(converterFor(frame.sampleRate), (next) => {
+          const before = tail !== undefined && tail.length > 0 ? chunks.push(tail) : []
+          fed = true
+          const after = convertInto(next.resampler, chunks, frame)
+          return before.length === 0 ? after : after.length === 0 ? before : [...before, ...after]
+        })
       }))
     })
 

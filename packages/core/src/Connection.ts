@@ -719,7 +719,8 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           message: `gave up after ${delays.length} retries: ${error.message}`,
           retryable: false,
           ...(error.code !== undefined ? { code: error.code } : {}),
-          ...(error.reason !== undefined ? { reason: error.reason } : {})
+          ...(error.reason !== undefined ? { reason: error.reason } : {}),
+          ...(error.timedOut === true ? { timedOut: true } : {})
         })
         : error
 

@@ -159,7 +159,9 @@ export interface RealtimeSessionService {
    * that cannot be audio (rate, channel count or length) fails with `AudioFrameError`. A push is
    * all or nothing: interrupted before it took the audio input, it sends nothing of the frame; once
    * it took it, the frame's audio is queued whole and only the wait for room on the connection is
-   * interrupted. Example: see `RealtimeSessionService`.
+   * interrupted (a push with a new rate makes its converter in that uninterruptible step: a custom
+   * `Resampler` whose `make` is slow holds the caller that long). `commitAudio` and `clearAudio` are
+   * all or nothing in the same way. Example: see `RealtimeSessionService`.
    */
   readonly pushAudio: (frame: AudioFrame.AudioFrame) => Effect.Effect<void, FatalError | AudioFrame.AudioFrameError>
   /** Sends an image as a user message. */

@@ -87,7 +87,8 @@ export interface TransportConnection {
 
 /**
  * Opens connections. The open effect succeeds once the connection is open; an HTTP 401/403
- * handshake fails with `AuthenticationError`, other failures with a retryable `ConnectionError`.
+ * handshake fails with `AuthenticationError`, other failures with a retryable `ConnectionError`
+ * (with `timedOut: true` when the open ran out of time, so the drops metric tags it `timeout`).
  *
  * @since 0.1.0
  * @category models

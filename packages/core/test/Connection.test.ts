@@ -151,6 +151,25 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
       assert.deepStrictEqual(tags(yield* Ref.get(seen)), ["Connected#1"])
     }).pipe(Effect.provide(MockTransport.layer({ push }))))
 
+  it.effect("4b. attempts that all hang: the final error says the retries are over and that a time limit ended them", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      for (let i = 0; i < 4; i++) yield* server.hangNextAttempt
+      const { consumer } = yield* start()
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("12 seconds")
+        yield* settle
+      }
+      assert.strictEqual(yield* server.attempts, 4)
+      const exit = yield* Fiber.join(consumer)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+      assert.isTrue(error?._tag === "ConnectionError")
+      if (error?._tag !== "ConnectionError") return
+      assert.strictEqual(error.message, "gave up after 3 retries: connection attempt timed out after 10s")
+      assert.isFalse(error.retryable)
+      assert.isTrue(error.timedOut)
+    }).pipe(Effect.provide(MockTransport.layer({ push }))))
+
   it("5. events pushed around drops arrive exactly once, in order (random interleavings)", () =>
       fc.assert(
         fc.asyncProperty(

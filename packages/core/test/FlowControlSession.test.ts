@@ -37,9 +37,10 @@ describe("session liveness", () => {
       }
       const result = yield* Fiber.join(done)
       assert.isTrue(Either.isLeft(result))
-      const error = (result as Either.Left<{ _tag: string; message: string }, unknown>).left
+      const error = (result as Either.Left<{ _tag: string; message: string; timedOut?: boolean }, unknown>).left
       assert.strictEqual(error._tag, "ConnectionError")
       assert.strictEqual(error.message, "connection lost: no traffic from the server for 15s")
+      assert.isTrue(error.timedOut, "the reply's error says a time limit ended the connection")
       // 15 s after the last frame (the check runs at the deadline; the poll here is 100 ms).
       assert.isDefined(failedAt)
       assert.isAtLeast(failedAt! - silentAt, 15_000)

@@ -185,6 +185,7 @@ describe("NodeTransport", () => {
       assert.instanceOf(error, ConnectionError)
       assert.isTrue(error._tag === "ConnectionError" && error.retryable)
       assert.include(error.message, "timed out")
+      assert.isTrue(error._tag === "ConnectionError" && error.timedOut === true, "typed as a time limit")
       assert.strictEqual(sockets.size, 1)
       // The timed-out handshake is aborted: the server sees the TCP connection close.
       yield* waitUntil(() => closedSockets.size === 1)

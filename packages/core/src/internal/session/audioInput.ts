@@ -150,46 +150,51 @@ export const make = (
       })))
     }
 
-    const emit = (event: Protocol.ClientEvent, ms?: number): Effect.Effect<void, FatalError> =>
-      dropOldest ? Effect.sync(() => enqueue({ event, ms })) : sender.send(event)
-
     /**
-     * Queues the appends of `chunks` at once, in order (or hands them to the pump): `undefined` once
-     * queued, else the failure to return (the session's end).
+     * Queues one event at once, in order with everything else (or hands it to the pump): `undefined`
+     * once queued, else the failure to return (the session's end). The session's own events always
+     * encode: one that does not is a defect, not the caller's error.
      */
+    const queueEvent = (event: Protocol.ClientEvent, ms?: number): Effect.Effect<never, FatalError> | undefined => {
+      if (dropOldest) {
+        enqueue({ event, ms })
+        return undefined
+      }
+      const error = sender.unsafeSend(event)
+      if (error === undefined) return undefined
+      return error._tag === "ProtocolError" ? Effect.die(error) : Effect.fail(error)
+    }
+
+    /** Queues the appends of `chunks` at once, in order: `undefined` once queued, else the failure. */
     const queueAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<never, FatalError> | undefined => {
       for (const chunk of chunks) {
         const ms = samplesToMs(chunk.length)
         pushedMs += ms
-        const event: Protocol.ClientEvent = { type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }
-        if (dropOldest) {
-          enqueue({ event, ms })
-          continue
-        }
-        const error = sender.unsafeSend(event)
-        if (error === undefined) continue
-        // The session's own append always encodes: one that does not is a defect, not the caller's error.
-        return error._tag === "ProtocolError" ? Effect.die(error) : Effect.fail(error)
+        const failed = queueEvent({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms)
+        if (failed !== undefined) return failed
       }
       return undefined
     }
 
-    /** What a caller waits for once its appends are queued: room on the connection ("wait" only). */
-    const roomAfter = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> =>
-      chunks.length === 0 || dropOldest ? Effect.void : sender.awaitRoom
+    /** What a caller waits for once its events are queued: room on the connection ("wait" only). */
+    const room: Effect.Effect<void, FatalError> = dropOldest ? Effect.void : sender.awaitRoom
 
     /** Queues the appends of `chunks`, then waits for room. `Effect.void` when there are none (most frames). */
     const appendAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> =>
-      queueAll(chunks) ?? roomAfter(chunks)
+      queueAll(chunks) ?? (chunks.length === 0 ? Effect.void : room)
 
     /**
-     * Takes audio out of the input (`take`) and queues its appends as one step that an interruption
-     * cannot split (what the converter consumed is sent); only the wait for room is interruptible.
+     * Takes audio out of the input (`take`), queues its appends and then whatever `after` queues, as
+     * one step that an interruption cannot split (what the converter consumed is sent, a commit or a
+     * clear goes with the audio it ends); only the wait for room that follows is interruptible.
      */
-    const takeAndQueue = (take: Effect.Effect<ReadonlyArray<Int16Array>>): Effect.Effect<void, FatalError> =>
-      Effect.flatMap(
-        Effect.uninterruptible(Effect.flatMap(take, (chunks) => queueAll(chunks) ?? Effect.succeed(chunks))),
-        roomAfter
+    const takeAndQueue = (
+      take: Effect.Effect<ReadonlyArray<Int16Array>>,
+      after: () => Effect.Effect<never, FatalError> | undefined = () => undefined
+    ): Effect.Effect<void, FatalError> =>
+      Effect.zipRight(
+        Effect.uninterruptible(Effect.flatMap(take, (chunks) => queueAll(chunks) ?? after() ?? Effect.void)),
+        room
       )
 
     // The last rate and channel count that passed `AudioFrame.validate`.
@@ -214,16 +219,18 @@ export const make = (
         return serialised(takeAndQueue(input.push(frame)))
       })
 
-    const commit = serialised(Effect.gen(function*() {
-      yield* takeAndQueue(Effect.map(input.flush, (rest) => rest !== undefined && rest.length > 0 ? [rest] : []))
-      if (pushedMs > 100) {
-        yield* emit({ type: "input_audio_buffer.commit" })
+    // The filter's tail, then the commit (if there is audio to commit), queued together.
+    const commit = serialised(takeAndQueue(
+      Effect.map(input.flush, (rest) => rest !== undefined && rest.length > 0 ? [rest] : []),
+      () => {
+        if (pushedMs <= 100) return undefined
         pushedMs = 0
+        return queueEvent({ type: "input_audio_buffer.commit" })
       }
-    }))
+    ))
 
-    const clear = serialised(Effect.gen(function*() {
-      yield* input.clear
+    // The local remainder and the server's buffer are cleared together.
+    const clear = serialised(takeAndQueue(Effect.as(input.clear, []), () => {
       if (dropOldest) {
         // Audio still waiting here would be cleared on the server anyway: it is not sent.
         for (let i = queue.length - 1; i >= 0; i--) {
@@ -231,8 +238,8 @@ export const make = (
         }
         queuedMs = 0
       }
-      yield* emit({ type: "input_audio_buffer.clear" })
       pushedMs = 0
+      return queueEvent({ type: "input_audio_buffer.clear" })
     }))
 
     return { push, commit, clear } satisfies SessionAudio

@@ -149,7 +149,8 @@ const disconnected = (
     : (error.fatal ? error : undefined)
   const lost = fatal ?? new ConnectionError({
     message: `connection lost: ${error?.message ?? "the connection was recycled"}`,
-    retryable: true
+    retryable: true,
+    ...(error?._tag === "ConnectionError" && error.timedOut === true ? { timedOut: true } : {})
   })
   let state: SessionState = { ...s, phase: { _tag: "Reconnecting" } }
   for (const reply of state.replies.sent) {
