@@ -579,15 +579,18 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
 
     /**
      * Liveness: a peer silent (no frame, no pong) for the idle timeout is lost. Frames are timed by
-     * the reader; the transport's pong counter is sampled at every check (a quarter of the timeout,
-     * at most 1 s, so a change of timeout applies within a second), and a peer quiet for a quarter
-     * of the timeout (at most 5 s) is pinged, at that pace.
+     * the reader; the transport's pong counter is sampled at every check. A peer quiet for a quarter
+     * of the timeout (at most 5 s) is pinged, at that pace. The watchdog sleeps until the next thing
+     * that can happen: the silence deadline, the next ping, the pong of a ping in flight (looked for
+     * every quarter of the timeout, at most every second), and at most a ping interval (so a change
+     * of timeout applies within one). A connection with traffic wakes it about once a ping interval.
      */
     const watchdog = (conn: TransportConnection, idleTimeout: Effect.Effect<Duration.Duration>): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
         let pongs = conn.activity?.() ?? 0
         let lastPongAt = yield* Clock.currentTimeMillis
         let lastPingAt = lastPongAt
+        let awaitingPong = false
         while (true) {
           const idle = yield* idleTimeout
           // A pong only proves the socket: `framesOnly` (a response in progress) wants events.
@@ -599,6 +602,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           if (seen !== pongs) {
             pongs = seen
             lastPongAt = now
+            awaitingPong = false
           }
           const framesOnly = config.framesOnly === undefined ? false : yield* config.framesOnly
           const silent = now - (framesOnly ? lastFrameAt : Math.max(lastPongAt, lastFrameAt))
@@ -612,11 +616,17 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
               })
             } as const
           }
-          if (silent >= pingAfter && now - lastPingAt >= pingAfter && conn.ping !== undefined) {
-            lastPingAt = now
-            yield* conn.ping
+          let wait = Math.min(idleMs - silent, pingAfter)
+          if (conn.ping !== undefined) {
+            if (silent >= pingAfter && now - lastPingAt >= pingAfter) {
+              lastPingAt = now
+              awaitingPong = true
+              yield* conn.ping
+            }
+            wait = Math.min(wait, Math.max(lastPingAt + pingAfter - now, pingAfter - silent))
+            if (awaitingPong) wait = Math.min(wait, checkEvery)
           }
-          yield* Effect.sleep(Duration.millis(Math.min(checkEvery, idleMs - silent)))
+          yield* Effect.sleep(Duration.millis(Math.max(1, wait)))
         }
       })
 

@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -15,6 +16,7 @@ import * as Connection from "../src/Connection.js"
 import * as Errors from "../src/Errors.js"
 import * as Metrics from "../src/Metrics.js"
 import type * as Protocol from "../src/Protocol.js"
+import * as Transport from "../src/Transport.js"
 
 const retry: Connection.RetryOptions = { maxRetry: 3, retryInterval: Duration.seconds(2), timeout: Duration.seconds(10) }
 
@@ -177,5 +179,66 @@ describe("Metrics.dropReason", () => {
     assert.strictEqual(Metrics.dropReason(new Errors.AuthenticationError({ message: "no" })), "authentication")
     assert.strictEqual(Metrics.dropReason(new Errors.ServerError({ message: "m", code: "rate_limit", fatal: true })), "server_rate_limit")
     assert.strictEqual(Metrics.dropReason(new Errors.SessionClosedError({ message: "bye" })), "closed")
+  })
+})
+
+/** MockTransport whose connections count how often the watchdog samples their pong counter (once a check). */
+const countingChecks = (checks: { n: number }) =>
+  Layer.effect(
+    Transport.Transport,
+    Effect.map(Transport.Transport, (transport) => ({
+      open: (request: Transport.TransportRequest) =>
+        Effect.map(transport.open(request), (conn): Transport.TransportConnection => {
+          const activity = conn.activity
+          return activity === undefined ? conn : {
+            ...conn,
+            activity: () => {
+              checks.n++
+              return activity()
+            }
+          }
+        })
+    }))
+  ).pipe(Layer.provideMerge(MockTransport.layer()))
+
+describe("Connection liveness: how often the watchdog wakes", () => {
+  it.effect("with frames every 100 ms it checks about once a ping interval (3.75 s), not every second", () => {
+    const checks = { n: 0 }
+    return Effect.gen(function*() {
+      const server = yield* MockServer
+      const { seen } = yield* start({ idleTimeout: Effect.succeed(Duration.seconds(15)) })
+      checks.n = 0
+      for (let i = 0; i < 600; i++) {
+        yield* server.send({ type: "ping" })
+        yield* TestClock.adjust("100 millis")
+        yield* settle
+      }
+      assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), [])
+      // 60 s: 16 ping intervals (a check a second would be 60)
+      assert.isAtLeast(checks.n, 14)
+      assert.isAtMost(checks.n, 18)
+      assert.strictEqual(yield* server.pings, 0, "traffic: nothing to ping")
+    }).pipe(Effect.provide(countingChecks(checks)))
+  })
+
+  it.effect("a quiet peer that answers pings: pinged every ping interval, its pong looked for within a second", () => {
+    const checks = { n: 0 }
+    return Effect.gen(function*() {
+      const server = yield* MockServer
+      const { seen } = yield* start({ idleTimeout: Effect.succeed(Duration.seconds(15)) })
+      checks.n = 0
+      const pingsBefore = yield* server.pings
+      for (let i = 0; i < 60; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), [])
+      const pings = (yield* server.pings) - pingsBefore
+      // a ping 3.75 s after the pong of the last one (seen at most a second after it was sent)
+      assert.isAtLeast(pings, 11)
+      assert.isAtMost(pings, 17)
+      // two checks a ping (the ping, its pong), not one a second
+      assert.isAtMost(checks.n, 2 * pings + 2)
+    }).pipe(Effect.provide(countingChecks(checks)))
   })
 })
