@@ -1,5 +1,6 @@
 /** Streaming resampler engines: libsamplerate (its wasm2js JavaScript build) and a windowed-sinc FIR + linear fallback. */
 import type LibSampleRateModule from "@alexanderolsen/libsamplerate-js"
+import { inBlocks } from "./blocks.js"
 
 /** A resampling engine: `process` keeps state across calls; `reset` forgets it. */
 export interface Engine {
@@ -174,23 +175,7 @@ const libsamplerateEngine = (
     return toInt16(scratchOut, Math.min(frames.frames, outCap))
   }
   return {
-    process: (input) => {
-      if (input.length <= LIBSAMPLERATE_BLOCK) return run(input)
-      const parts: Array<Int16Array> = []
-      let total = 0
-      for (let i = 0; i < input.length; i += LIBSAMPLERATE_BLOCK) {
-        const part = run(input.subarray(i, Math.min(input.length, i + LIBSAMPLERATE_BLOCK)))
-        parts.push(part)
-        total += part.length
-      }
-      const out = new Int16Array(total)
-      let o = 0
-      for (const part of parts) {
-        out.set(part, o)
-        o += part.length
-      }
-      return out
-    },
+    process: (input) => inBlocks(input, LIBSAMPLERATE_BLOCK, run),
     reset: () => reinit(src),
     dispose: () => {
       if (released) return

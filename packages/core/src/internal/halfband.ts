@@ -1,4 +1,5 @@
 /** A streaming 2:1 decimator for Int16 mono PCM: a linear-phase half-band FIR low-pass, filtered and decimated in one pass. */
+import { inBlocks } from "./blocks.js"
 import * as Simd from "./halfbandSimd.js"
 
 /**
@@ -263,28 +264,11 @@ export const make = (options?: { readonly simd?: boolean | undefined }): Halfban
    * `write` then every ready output; a block longer than `MAX_WRITE_FRAMES` goes in pieces (each read
    * out before the next), so the working streams never grow past that size.
    */
-  const processAll = (input: Int16Array, channels: number): Int16Array => {
-    const step = MAX_WRITE_FRAMES * channels
-    if (input.length <= step) {
-      write(input, channels)
+  const processAll = (input: Int16Array, channels: number): Int16Array =>
+    inBlocks(input, MAX_WRITE_FRAMES * channels, (piece) => {
+      write(piece, channels)
       return readAll()
-    }
-    const parts: Array<Int16Array> = []
-    let total = 0
-    for (let at = 0; at < input.length; at += step) {
-      write(input.subarray(at, at + step), channels)
-      const part = readAll()
-      parts.push(part)
-      total += part.length
-    }
-    const out = new Int16Array(total)
-    let offset = 0
-    for (const part of parts) {
-      out.set(part, offset)
-      offset += part.length
-    }
-    return out
-  }
+    })
 
   return {
     process: (input) => processAll(input, 1),
