@@ -155,6 +155,9 @@ export const created = (s: SessionState, event: ServerEventOf<"response.created"
   })
 }
 
+/** The modalities of a message that carries audio (one array for every delta). */
+const AUDIO_AND_TEXT: Gen.Modalities = Object.freeze(["audio", "text"] as const)
+
 const updateMessage = (
   s: SessionState,
   response: Response,
@@ -168,7 +171,9 @@ const updateMessage = (
     out.push({ _tag: "OpenMessage", responseId: response.responseId, itemId })
     messages = [...response.messages, update({ itemId, modalities: undefined, audioEnded: false, text: "", audioSamples: 0 })]
   } else {
-    messages = response.messages.map((m, i) => (i === index ? update(m) : m))
+    const copy = response.messages.slice()
+    copy[index] = update(response.messages[index]!)
+    messages = copy
   }
   return withCurrent(s, { ...response, messages })
 }
@@ -200,7 +205,7 @@ export const partAdded = (s: SessionState, event: ServerEventOf<"response.conten
   const modalities: Gen.Modalities | undefined = type === "text" || type === "output_text"
     ? ["text"]
     : type === "audio" || type === "output_audio"
-    ? ["audio", "text"]
+    ? AUDIO_AND_TEXT
     : undefined
   return updateMessage(s, response, event.item_id, out, (m) => (modalities === undefined ? m : setModalities(m, modalities, out)))
 }
@@ -228,7 +233,7 @@ export const audioDelta = (s: SessionState, event: ServerEventOf<"response.outpu
   response = state.current!
   const samples = samplesOf(event.delta)
   state = updateMessage(state, response, event.item_id, out, (m) => {
-    const known = setModalities(m, ["audio", "text"], out)
+    const known = setModalities(m, AUDIO_AND_TEXT, out)
     return { ...known, audioSamples: known.audioSamples + samples }
   })
   out.push({ _tag: "Audio", itemId: event.item_id, base64: event.delta })
