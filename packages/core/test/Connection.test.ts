@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -323,6 +324,8 @@ describe.each([{ push: false }, { push: true }])("Connection (push: $push)", ({ 
       yield* settle
       assert.strictEqual(offered[0]?._tag, "Connected")
       assert.strictEqual((yield* supervisor.value).length, push ? 3 : 4)
+      // With a sink the connection keeps no mailbox of its own: `events` is empty, at once.
+      assert.strictEqual(Chunk.size(yield* Stream.runCollect(conn.events)), 0)
     }).pipe(Effect.scoped, Effect.provide(MockTransport.layer({ push }))))
 
   it.effect("8. closing the scope during backoff returns at once and leaves no fiber", () =>
