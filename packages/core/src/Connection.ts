@@ -90,6 +90,14 @@ export interface ConnectionConfig {
    */
   readonly framesOnly?: Effect.Effect<boolean> | undefined
   /**
+   * The shortest timeout `idleTimeout` can switch to. The watchdog then sleeps at most a quarter of
+   * it (at most 5 s), so a switch to a shorter timeout is seen before that timeout could pass. Absent,
+   * it sleeps at most a quarter of the current timeout and at most a second.
+   *
+   * @since 0.2.0
+   */
+  readonly minIdleTimeout?: Duration.DurationInput | undefined
+  /**
    * Where the events go. By default they fill the connection's own mailbox, read through `events`;
    * a consumer that already owns a queue (the session) passes it here and saves a hop per frame.
    */
@@ -582,8 +590,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
      * the reader; the transport's pong counter is sampled at every check. A peer quiet for a quarter
      * of the timeout (at most 5 s) is pinged, at that pace. The watchdog sleeps until the next thing
      * that can happen: the silence deadline, the next ping, the pong of a ping in flight (looked for
-     * every quarter of the timeout, at most every second), and at most a ping interval (so a change
-     * of timeout applies within one). A connection with traffic wakes it about once a ping interval.
+     * every quarter of the timeout, at most every second), and at most a quarter of `minIdleTimeout`
+     * (so a switch to a shorter timeout is seen in time; without it, at most a second). A connection
+     * with traffic and a `minIdleTimeout` wakes it about once a ping interval.
      */
     const watchdog = (conn: TransportConnection, idleTimeout: Effect.Effect<Duration.Duration>): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
@@ -591,6 +600,9 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
         let lastPongAt = yield* Clock.currentTimeMillis
         let lastPingAt = lastPongAt
         let awaitingPong = false
+        const longestSleep = config.minIdleTimeout === undefined
+          ? undefined
+          : Math.max(1, Math.min(Duration.toMillis(Duration.decode(config.minIdleTimeout)) / 4, 5000))
         while (true) {
           const idle = yield* idleTimeout
           // A pong only proves the socket: `framesOnly` (a response in progress) wants events.
@@ -616,11 +628,14 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
               })
             } as const
           }
-          let wait = Math.min(idleMs - silent, pingAfter)
+          // A frame since the last ping proves the peer as well as its pong would.
+          if (lastFrameAt >= lastPingAt) awaitingPong = false
+          let wait = Math.min(idleMs - silent, pingAfter, longestSleep ?? checkEvery)
           if (conn.ping !== undefined) {
             if (silent >= pingAfter && now - lastPingAt >= pingAfter) {
               lastPingAt = now
-              awaitingPong = true
+              // Looked for soon only where pongs can be seen at all.
+              awaitingPong = conn.activity !== undefined
               yield* conn.ping
             }
             wait = Math.min(wait, Math.max(lastPingAt + pingAfter - now, pingAfter - silent))

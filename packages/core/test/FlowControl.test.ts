@@ -206,7 +206,7 @@ describe("Connection liveness: how often the watchdog wakes", () => {
     const checks = { n: 0 }
     return Effect.gen(function*() {
       const server = yield* MockServer
-      const { seen } = yield* start({ idleTimeout: Effect.succeed(Duration.seconds(15)) })
+      const { seen } = yield* start({ idleTimeout: Effect.succeed(Duration.seconds(15)), minIdleTimeout: "15 seconds" })
       checks.n = 0
       for (let i = 0; i < 600; i++) {
         yield* server.send({ type: "ping" })
@@ -225,7 +225,7 @@ describe("Connection liveness: how often the watchdog wakes", () => {
     const checks = { n: 0 }
     return Effect.gen(function*() {
       const server = yield* MockServer
-      const { seen } = yield* start({ idleTimeout: Effect.succeed(Duration.seconds(15)) })
+      const { seen } = yield* start({ idleTimeout: Effect.succeed(Duration.seconds(15)), minIdleTimeout: "15 seconds" })
       checks.n = 0
       const pingsBefore = yield* server.pings
       for (let i = 0; i < 60; i++) {
@@ -241,4 +241,33 @@ describe("Connection liveness: how often the watchdog wakes", () => {
       assert.isAtMost(checks.n, 2 * pings + 2)
     }).pipe(Effect.provide(countingChecks(checks)))
   })
+
+  it.effect("a switch to a timeout shorter than the idle ping interval is seen in time (minIdleTimeout)", () =>
+    Effect.gen(function*() {
+      const server = yield* MockServer
+      const active = yield* Ref.make(false)
+      const { seen } = yield* start({
+        idleTimeout: Ref.get(active).pipe(Effect.map((a) => a ? Duration.seconds(2) : Duration.seconds(60))),
+        framesOnly: Ref.get(active),
+        minIdleTimeout: "2 seconds"
+      })
+      // Idle and answering pings for a while: the watchdog's sleeps are at most 0.5 s, not 5 s.
+      for (let i = 0; i < 40; i++) {
+        yield* TestClock.adjust("250 millis")
+        yield* settle
+      }
+      // A response starts with a frame, then the server stalls: lost 2 s after that frame.
+      yield* server.send({ type: "response.created" })
+      yield* settle
+      yield* Ref.set(active, true)
+      const stalledAt = yield* TestClock.currentTimeMillis
+      let lostAt: number | undefined
+      for (let i = 0; i < 100 && lostAt === undefined; i++) {
+        yield* TestClock.adjust("100 millis")
+        yield* settle
+        if (disconnects(yield* Ref.get(seen)).length > 0) lostAt = yield* TestClock.currentTimeMillis
+      }
+      assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), ["no traffic from the server for 2s"])
+      assert.isAtMost(lostAt! - stalledAt, 2_600, "within the 2 s timeout and one short sleep")
+    }).pipe(Effect.provide(MockTransport.layer())))
 })

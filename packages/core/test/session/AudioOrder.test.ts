@@ -116,6 +116,45 @@ describe("session audio: order and backpressure on the synchronous path", () => 
       assert.deepStrictEqual(received(yield* server.clientEvents), [1, 2, 3, 4, "x", 5])
     }).pipe(Effect.provide(layer())))
 
+  it.scoped("dropOldest: the open turn's audio is dropped first, a committed turn keeps its audio", () =>
+    Effect.gen(function*() {
+      const { server, session } = yield* open({
+        audioBackpressure: "dropOldest",
+        writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 }
+      })
+      yield* server.stopReading
+      for (let tag = 0; tag < 10; tag++) yield* session.pushAudio(tagged(tag))
+      yield* session.commitAudio
+      // 2.5 s more: with the committed second, past the 2 s the session may hold
+      for (let tag = 100; tag < 125; tag++) yield* session.pushAudio(tagged(tag))
+      yield* settle
+      yield* server.resumeReading
+      for (let i = 0; i < 20; i++) yield* settle
+      const seen = received(yield* server.clientEvents)
+      assert.deepStrictEqual(seen.slice(0, 11), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, "c"], "the committed turn whole")
+      const later = seen.slice(11)
+      assert.isBelow(later.length, 25, "some of the open turn was dropped")
+      assert.deepStrictEqual(later, [...later].sort((a, b) => (a as number) - (b as number)), "what is left, in order")
+      assert.strictEqual(later.at(-1), 124, "the newest audio kept")
+    }).pipe(Effect.provide(layer())))
+
+  it.scoped("dropOldest: a clear drops the open turn's queued audio, not a committed turn's", () =>
+    Effect.gen(function*() {
+      const { server, session } = yield* open({
+        audioBackpressure: "dropOldest",
+        writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 }
+      })
+      yield* server.stopReading
+      for (let tag = 0; tag < 8; tag++) yield* session.pushAudio(tagged(tag))
+      yield* session.commitAudio
+      for (let tag = 100; tag < 105; tag++) yield* session.pushAudio(tagged(tag))
+      yield* session.clearAudio
+      yield* session.pushAudio(tagged(200))
+      yield* server.resumeReading
+      for (let i = 0; i < 20; i++) yield* settle
+      assert.deepStrictEqual(received(yield* server.clientEvents), [0, 1, 2, 3, 4, 5, 6, 7, "c", "x", 200])
+    }).pipe(Effect.provide(layer())))
+
   it.scoped("48 kHz stereo in 10 ms frames: the pusher is held once over the mark, and every sample arrives", () =>
     Effect.gen(function*() {
       const { server, session } = yield* open({ writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } })

@@ -108,17 +108,30 @@ export const make = (
       droppedMs = 0
     }
 
+    /** The queue's position just past its last commit (0 when none is queued). */
+    const afterLastCommit = () => {
+      for (let i = queue.length - 1; i >= 0; i--) {
+        if (queue[i]!.event.type === "input_audio_buffer.commit") return i + 1
+      }
+      return 0
+    }
+
     const enqueue = (item: Queued) => {
       queue.push(item)
       if (item.ms !== undefined) queuedMs += item.ms
       while (queuedMs > maxQueuedMs) {
-        const oldest = queue.findIndex((q) => q.ms !== undefined)
+        // The oldest audio of the turn still open goes first; a committed turn's only when the open
+        // one has none queued (then the 100 ms rule's count, which is the open turn's, is left alone).
+        const open = afterLastCommit()
+        let oldest = queue.findIndex((q, i) => i >= open && q.ms !== undefined)
+        const ofOpenTurn = oldest >= 0
+        if (!ofOpenTurn) oldest = queue.findIndex((q) => q.ms !== undefined)
         if (oldest < 0) break
         const [dropped] = queue.splice(oldest, 1)
         queuedMs -= dropped!.ms!
         droppedMs += dropped!.ms!
         unreported?.unsafeOpen()
-        pushedMs = Math.max(0, pushedMs - dropped!.ms!)
+        if (ofOpenTurn) pushedMs = Math.max(0, pushedMs - dropped!.ms!)
       }
       reportDrops()
       ready?.unsafeOpen()
@@ -190,11 +203,18 @@ export const make = (
      */
     const takeAndQueue = (
       take: Effect.Effect<ReadonlyArray<Int16Array>>,
-      after: () => Effect.Effect<never, FatalError> | undefined = () => undefined
+      after: () => Protocol.ClientEvent | undefined = () => undefined
     ): Effect.Effect<void, FatalError> =>
-      Effect.zipRight(
-        Effect.uninterruptible(Effect.flatMap(take, (chunks) => queueAll(chunks) ?? after() ?? Effect.void)),
-        room
+      Effect.flatMap(
+        Effect.uninterruptible(Effect.flatMap(take, (chunks) => {
+          const failed = queueAll(chunks)
+          if (failed !== undefined) return failed
+          const event = after()
+          const failedToo = event === undefined ? undefined : queueEvent(event)
+          return failedToo ?? Effect.succeed(chunks.length > 0 || event !== undefined)
+        })),
+        // A call that queued nothing does not wait for room.
+        (queued) => (queued ? room : Effect.void)
       )
 
     // The last rate and channel count that passed `AudioFrame.validate`.
@@ -225,21 +245,24 @@ export const make = (
       () => {
         if (pushedMs <= 100) return undefined
         pushedMs = 0
-        return queueEvent({ type: "input_audio_buffer.commit" })
+        return { type: "input_audio_buffer.commit" }
       }
     ))
 
     // The local remainder and the server's buffer are cleared together.
     const clear = serialised(takeAndQueue(Effect.as(input.clear, []), () => {
       if (dropOldest) {
-        // Audio still waiting here would be cleared on the server anyway: it is not sent.
-        for (let i = queue.length - 1; i >= 0; i--) {
-          if (queue[i]!.ms !== undefined) queue.splice(i, 1)
+        // Audio of the open turn still waiting here would be cleared on the server anyway: it is
+        // not sent. A committed turn's audio stays (its commit needs it).
+        for (let i = queue.length - 1, open = afterLastCommit(); i >= open; i--) {
+          const ms = queue[i]!.ms
+          if (ms === undefined) continue
+          queue.splice(i, 1)
+          queuedMs -= ms
         }
-        queuedMs = 0
       }
       pushedMs = 0
-      return queueEvent({ type: "input_audio_buffer.clear" })
+      return { type: "input_audio_buffer.clear" }
     }))
 
     return { push, commit, clear } satisfies SessionAudio

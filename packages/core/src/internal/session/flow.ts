@@ -13,7 +13,7 @@ export const DEFAULT_IDLE_TIMEOUT = Duration.seconds(60)
 export const connectionOptions = (
   options: RS.SessionOptions,
   responseActive: () => boolean
-): Pick<Connection.ConnectionConfig, "highWaterMark" | "lowWaterMark" | "idleTimeout" | "framesOnly"> => {
+): Pick<Connection.ConnectionConfig, "highWaterMark" | "lowWaterMark" | "idleTimeout" | "framesOnly" | "minIdleTimeout"> => {
   const liveness = options.liveness
   if (liveness === false) {
     return { highWaterMark: options.writeBuffer?.highWaterMark, lowWaterMark: options.writeBuffer?.lowWaterMark }
@@ -24,6 +24,7 @@ export const connectionOptions = (
     highWaterMark: options.writeBuffer?.highWaterMark,
     lowWaterMark: options.writeBuffer?.lowWaterMark,
     idleTimeout: Effect.sync(() => (responseActive() ? active : idle)),
+    minIdleTimeout: Duration.min(active, idle),
     // A response in progress streams events: pongs alone mean the server stalled.
     framesOnly: Effect.sync(responseActive)
   }
