@@ -740,13 +740,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     /** The retries are over: a last attempt's retryable error becomes final (nothing will retry it). */
     const exhausted = (error: FatalError): FatalError =>
       error._tag === "ConnectionError" && error.retryable
-        ? new ConnectionError({
-          message: `gave up after ${delays.length} retries: ${error.message}`,
-          retryable: false,
-          ...(error.code !== undefined ? { code: error.code } : {}),
-          ...(error.reason !== undefined ? { reason: error.reason } : {}),
-          ...(error.timedOut === true ? { timedOut: true } : {})
-        })
+        ? new ConnectionError({ ...error, message: `gave up after ${delays.length} retries: ${error.message}`, retryable: false })
         : error
 
     const giveUp = (error: FatalError) =>

@@ -148,14 +148,19 @@ const safeTypeOf = (value: unknown): string | undefined => {
 const unknownEvent = (type: string, raw: unknown): Either.Either<DecodedServerEvent, ProtocolError> =>
   Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type, raw })
 
+/** The compiled decoder's event for a parsed frame of `type`; `undefined` when the type has none or it declines. May throw. */
+const decodeFast = (type: string, json: unknown): DecodedServerEvent | undefined => {
+  const fast = serverFastDecoders.get(type)
+  if (fast === undefined) return undefined
+  const out = fast(json)
+  return out === FAIL ? undefined : out
+}
+
 const decodeServerUnsafe = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
   const type = typeOf(json)
   if (Either.isLeft(type)) return Either.left(type.left)
-  const fast = serverFastDecoders.get(type.right)
-  if (fast !== undefined) {
-    const out = fast(json)
-    if (out !== FAIL) return Either.right(out)
-  }
+  const fast = decodeFast(type.right, json)
+  if (fast !== undefined) return Either.right(fast)
   const decoder = serverDecoders.get(type.right)
   if (decoder === undefined) return unknownEvent(type.right, json)
   const result = decoder(json)
@@ -231,14 +236,9 @@ export const decodeServerFrame = (text: string): DecodedServerEvent | ProtocolEr
     return Either.merge(decodeServerEvent(text))
   }
   try {
-    if (typeof json === "object" && json !== null) {
-      const type = (json as { readonly type?: unknown }).type
-      const fast = typeof type === "string" ? serverFastDecoders.get(type) : undefined
-      if (fast !== undefined) {
-        const out = fast(json)
-        if (out !== FAIL) return out
-      }
-    }
+    const type = typeof json === "object" && json !== null ? (json as { readonly type?: unknown }).type : undefined
+    const fast = typeof type === "string" ? decodeFast(type, json) : undefined
+    if (fast !== undefined) return fast
   } catch {
     // a getter that throws, a Proxy: the full decoder below names it
   }

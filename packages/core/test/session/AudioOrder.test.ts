@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as AudioFrame from "../../src/AudioFrame.js"
+import type * as RealtimeSession from "../../src/RealtimeSession.js"
 import { Resampler } from "../../src/Resampler.js"
 import { failureTag, layer, open, settle } from "./harness.js"
 
@@ -27,6 +28,16 @@ const received = (frames: ReadonlyArray<{ readonly type: string; readonly event:
       : f.type === "input_audio_buffer.clear"
       ? ["x" as const]
       : []
+  )
+
+/**
+ * A session over a connection whose peer has stopped reading, with a small write buffer (marks of
+ * 20 kB / 5 kB: about three appends): the fourth push is over the mark.
+ */
+const openStalled = (options: RealtimeSession.SessionOptions = {}) =>
+  Effect.tap(
+    open({ ...options, writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } }),
+    ({ server }) => server.stopReading
   )
 
 describe("session audio: order and backpressure on the synchronous path", () => {
@@ -65,8 +76,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
 
   it.scoped("a push made while a commit waits for room stays behind the commit; the pusher is held over the mark", () =>
     Effect.gen(function*() {
-      const { server, session } = yield* open({ writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } })
-      yield* server.stopReading
+      const { server, session } = yield* openStalled()
       // ~6.5 kB an append: the fourth push is over the mark, its caller is held (its append is queued)
       let pushed = 0
       const first = yield* Effect.fork(Effect.forEach(
@@ -99,8 +109,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
 
   it.scoped("a clear interrupted while it waits for room still clears the server's buffer, with the local remainder", () =>
     Effect.gen(function*() {
-      const { server, session } = yield* open({ writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } })
-      yield* server.stopReading
+      const { server, session } = yield* openStalled()
       // ~6.5 kB an append: the fourth push is over the mark, its caller is held
       const pushes = yield* Effect.fork(Effect.forEach([1, 2, 3, 4], (tag) => session.pushAudio(tagged(tag)), { discard: true }))
       yield* settle
@@ -118,11 +127,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
 
   it.scoped("dropOldest: the open turn's audio is dropped first, a committed turn keeps its audio", () =>
     Effect.gen(function*() {
-      const { server, session } = yield* open({
-        audioBackpressure: "dropOldest",
-        writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 }
-      })
-      yield* server.stopReading
+      const { server, session } = yield* openStalled({ audioBackpressure: "dropOldest" })
       for (let tag = 0; tag < 10; tag++) yield* session.pushAudio(tagged(tag))
       yield* session.commitAudio
       // 2.5 s more: with the committed second, past the 2 s the session may hold
@@ -140,11 +145,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
 
   it.scoped("dropOldest: a clear drops the open turn's queued audio, not a committed turn's", () =>
     Effect.gen(function*() {
-      const { server, session } = yield* open({
-        audioBackpressure: "dropOldest",
-        writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 }
-      })
-      yield* server.stopReading
+      const { server, session } = yield* openStalled({ audioBackpressure: "dropOldest" })
       for (let tag = 0; tag < 8; tag++) yield* session.pushAudio(tagged(tag))
       yield* session.commitAudio
       for (let tag = 100; tag < 105; tag++) yield* session.pushAudio(tagged(tag))
@@ -157,8 +158,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
 
   it.scoped("48 kHz stereo in 10 ms frames: the pusher is held once over the mark, and every sample arrives", () =>
     Effect.gen(function*() {
-      const { server, session } = yield* open({ writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } })
-      yield* server.stopReading
+      const { server, session } = yield* openStalled()
       const frame = AudioFrame.unsafeMake(new Int16Array(960).fill(800), 48000, 2)
       let pushed = 0
       const pusher = yield* Effect.fork(Effect.forEach(
@@ -181,8 +181,7 @@ describe("session audio: order and backpressure on the synchronous path", () => 
 
   it.scoped("a push held over the mark when the connection gives up fails with the session's end error", () =>
     Effect.gen(function*() {
-      const { server, session } = yield* open({ writeBuffer: { highWaterMark: 20_000, lowWaterMark: 5_000 } })
-      yield* server.stopReading
+      const { server, session } = yield* openStalled()
       // Push one frame at a time until one is held (its appends are queued, it waits for room).
       let held: Fiber.RuntimeFiber<void, { readonly _tag: string }> | undefined
       for (let i = 0; i < 20 && held === undefined; i++) {

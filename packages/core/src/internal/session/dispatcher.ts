@@ -38,6 +38,16 @@ interface AudioListener {
   readonly resume: (end: Effect.Effect<void, Gen.GenerationError>) => void
 }
 
+/** A `runAudio` callback threw: the message's audio ends with the defect, and so does that `runAudio`. */
+const audioCallbackThrew = (
+  message: MessageHandle,
+  resume: AudioListener["resume"],
+  defect: unknown
+): void => {
+  message.audio.unsafeDone(Exit.die(defect))
+  resume(Effect.die(defect))
+}
+
 /**
  * `runAudio`: the frames `audio` holds go to `onFrame` now, later ones as they arrive (the shell
  * calls the listener); the effect waits for the end of the audio.
@@ -49,8 +59,7 @@ const runAudio = (message: MessageHandle, onFrame: (frame: AudioFrame.AudioFrame
     try {
       for (const frame of held.value) onFrame(frame)
     } catch (defect) {
-      message.audio.unsafeDone(Exit.die(defect))
-      return resume(Effect.die(defect))
+      return audioCallbackThrew(message, resume, defect)
     }
     // Ended already (and now empty): the end is known at once.
     if (Option.isNone(message.audio.unsafeSize())) return resume(Effect.runSyncExit(message.audio.await))
@@ -212,8 +221,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
       listener.onFrame(frame)
     } catch (defect) {
       message.listener = undefined
-      message.audio.unsafeDone(Exit.die(defect))
-      listener.resume(Effect.die(defect))
+      audioCallbackThrew(message, listener.resume, defect)
     }
   }
 
