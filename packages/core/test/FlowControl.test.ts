@@ -50,6 +50,17 @@ const start = (overrides: Partial<Connection.ConnectionConfig> = {}) =>
 const disconnects = (events: ReadonlyArray<Connection.ConnectionEvent>) =>
   events.flatMap((e) => e._tag === "Disconnected" ? [e.error?.message ?? "recycled"] : [])
 
+/** Steps the clock 100 ms at a time (at most `steps` times) until a disconnect is seen: the clock's time then. */
+const whenLost = (seen: Ref.Ref<ReadonlyArray<Connection.ConnectionEvent>>, steps: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < steps; i++) {
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      if (disconnects(yield* Ref.get(seen)).length > 0) return yield* TestClock.currentTimeMillis
+    }
+    return undefined
+  })
+
 /** The `reason` tag each disconnect gets on the drops metric. */
 const dropReasons = (events: ReadonlyArray<Connection.ConnectionEvent>) =>
   events.flatMap((e) => e._tag === "Disconnected" ? [Metrics.dropReason(e.error)] : [])
@@ -129,12 +140,7 @@ describe("Connection liveness", () => {
 
       const silentAt = yield* TestClock.currentTimeMillis
       yield* server.answerPings(false)
-      let lostAt: number | undefined
-      for (let i = 0; i < 300 && lostAt === undefined; i++) {
-        yield* TestClock.adjust("100 millis")
-        yield* settle
-        if (disconnects(yield* Ref.get(seen)).length > 0) lostAt = yield* TestClock.currentTimeMillis
-      }
+      const lostAt = yield* whenLost(seen, 300)
       assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), ["no traffic from the server for 15s"])
       assert.deepStrictEqual(dropReasons(yield* Ref.get(seen)), ["timeout"])
       // The last pong was seen at most one ping interval (3.75 s) before the peer went silent.
@@ -261,12 +267,7 @@ describe("Connection liveness: how often the watchdog wakes", () => {
       yield* settle
       yield* Ref.set(active, true)
       const stalledAt = yield* TestClock.currentTimeMillis
-      let lostAt: number | undefined
-      for (let i = 0; i < 100 && lostAt === undefined; i++) {
-        yield* TestClock.adjust("100 millis")
-        yield* settle
-        if (disconnects(yield* Ref.get(seen)).length > 0) lostAt = yield* TestClock.currentTimeMillis
-      }
+      const lostAt = yield* whenLost(seen, 100)
       assert.deepStrictEqual(disconnects(yield* Ref.get(seen)), ["no traffic from the server for 2s"])
       assert.isAtMost(lostAt! - stalledAt, 2_600, "within the 2 s timeout and one short sleep")
     }).pipe(Effect.provide(MockTransport.layer())))
