@@ -1,5 +1,5 @@
 /**
- * The Node.js `Transport`: WebSocket connections through `ws` (custom headers) and @effect/platform's Socket.
+ * The Node.js `Transport`: WebSocket connections through `ws` (custom headers).
  *
  * @since 0.1.0
  */

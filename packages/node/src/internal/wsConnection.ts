@@ -1,17 +1,14 @@
 /**
- * Machinery of the Node transport: one `ws` connection driven through @effect/platform's Socket.
+ * Machinery of the Node transport: one `ws` connection, its events mapped straight onto the
+ * connection's inbox (no fiber and no event object per frame).
  *
  * @since 0.1.0
  */
-import * as Socket from "@effect/platform/Socket"
 import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
 import { makeInbox, type TransportConnection, type TransportRequest } from "@realtime-fx/core/Transport"
-import * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import WebSocket from "ws"
@@ -31,124 +28,73 @@ const reveal = (value: string | Redacted.Redacted<string>): string =>
 const errorMessage = (u: unknown): string =>
   u instanceof Error ? u.message : typeof u === "string" ? u : "unknown error"
 
-/**
- * The mutable facts about one `ws` instance that the Socket API does not surface: the HTTP status of
- * a refused upgrade, the last error, and whether the connection has ended.
- */
+/** How a socket ended: a close (its frame, or 1006 for a drop) or an error event. */
+type WsEnd =
+  | { readonly _tag: "Close"; readonly code: number; readonly reason: string }
+  | { readonly _tag: "Error"; readonly error: unknown }
+
+type OpenOutcome = Effect.Effect<void, ConnectionError | AuthenticationError>
+
+/** The mutable facts about one `ws` instance, written by its event listeners. */
 interface WsState {
+  /** The HTTP status of a refused upgrade. */
   status: number | undefined
-  lastError: unknown
+  /** Closed, closing or going away: a send fails at once. */
   ended: boolean
+  /** The socket's end has been told to the inbox (once). */
+  finished: boolean
+  opened: boolean
   ws: WebSocket | undefined
-  /** The request itself was refused by `ws` (bad URL, header or subprotocol): retrying cannot help. */
-  invalidRequest: boolean
+  /** `open`'s wait for the handshake, or the outcome that came before the wait began. */
+  onOpen: ((outcome: OpenOutcome) => void) | undefined
+  openOutcome: OpenOutcome | undefined
   /** Pongs and pings received (signs of life that are not messages). */
   activity: number
 }
 
-const acquireWs = (request: TransportRequest, state: WsState) =>
-  Effect.acquireRelease(
-    Effect.try({
-      try: () => {
-        const headers: Record<string, string> = {}
-        for (const [name, value] of Object.entries(request.headers)) headers[name] = reveal(value)
-        const protocols = request.protocols.map(reveal)
-        const ws = new WebSocket(request.url, protocols, { headers })
-        state.ws = ws
-        // A permanent listener: `ws` throws on an 'error' event nobody listens to.
-        ws.on("error", (error) => {
-          state.lastError = error
-        })
-        ws.on("close", () => {
-          state.ended = true
-        })
-        ws.on("pong", () => {
-          state.activity++
-        })
-        ws.on("ping", () => {
-          state.activity++
-        })
-        ws.on("unexpected-response", (_req, res) => {
-          state.status = res.statusCode
-          res.resume()
-          ws.terminate()
-        })
-        return ws as unknown as globalThis.WebSocket
-      },
-      catch: (cause) => {
-        state.invalidRequest = true
-        return new Socket.SocketGenericError({ reason: "Open", cause })
-      }
-    }),
-    (ws) =>
-      Effect.sync(() => {
-        state.ended = true
-        const raw = ws as unknown as WebSocket
-        if (raw.readyState === WebSocket.OPEN) {
-          raw.close(1000)
-          // A peer that never answers the close frame would keep the TCP socket for ws's 30 s.
-          setTimeout(() => {
-            if (raw.readyState !== WebSocket.CLOSED) raw.terminate()
-          }, 2000).unref()
-        } else if (raw.readyState === WebSocket.CONNECTING) raw.terminate()
-      })
-  )
-
-/** Maps an end of the run loop before the socket opened to the error `open` reports. */
-const openFailure = (
-  error: Socket.SocketError,
-  state: WsState
-): ConnectionError | AuthenticationError => {
-  const status = state.status
+/** Maps an end before the socket opened to the error `open` reports. */
+const openFailure = (end: WsEnd, status: number | undefined): ConnectionError | AuthenticationError => {
   if (status === 401 || status === 403) {
-    return new AuthenticationError({
-      message: `WebSocket upgrade refused with HTTP ${status}`,
-      status
-    })
+    return new AuthenticationError({ message: `WebSocket upgrade refused with HTTP ${status}`, status })
   }
   if (status !== undefined) {
     return new ConnectionError({ message: `WebSocket upgrade refused with HTTP ${status}`, retryable: true })
   }
-  if (state.invalidRequest) {
-    return new ConnectionError({
-      // The cause may quote a header value (a secret): name only its kind.
-      message: `invalid WebSocket request (its URL, a header or a subprotocol was refused)${
-        error.cause instanceof Error ? `: ${error.cause.name}` : ""
-      }`,
-      retryable: false
-    })
-  }
-  switch (error.reason) {
-    case "OpenTimeout":
-      return new ConnectionError({ message: "WebSocket open timed out", retryable: true, timedOut: true })
-    case "Close":
-      return new ConnectionError({
-        message: `WebSocket closed before it opened (code ${error.code})`,
-        retryable: true,
-        code: error.code,
-        ...(error.closeReason ? { reason: error.closeReason } : {})
-      })
-    default:
-      return new ConnectionError({
-        message: `WebSocket could not be opened: ${errorMessage(state.lastError ?? error.cause)}`,
-        retryable: true
-      })
-  }
-}
-
-/** Maps an end of the run loop after the socket opened to the error `messages` fails with. */
-const lostFailure = (error: Socket.SocketError, state: WsState): ConnectionError =>
-  error.reason === "Close"
+  return end._tag === "Close"
     ? new ConnectionError({
-      message: `WebSocket closed with code ${error.code}${error.closeReason ? `: ${error.closeReason}` : ""}`,
+      message: `WebSocket closed before it opened (code ${end.code})`,
       retryable: true,
-      code: error.code,
-      ...(error.closeReason ? { reason: error.closeReason } : {})
+      code: end.code,
+      ...(end.reason ? { reason: end.reason } : {})
     })
     : new ConnectionError({
-      message: `WebSocket connection lost: ${errorMessage(state.lastError ?? error.cause)}`,
+      message: `WebSocket could not be opened: ${errorMessage(end.error)}`,
       retryable: true
     })
+}
+
+/** Maps an end after the socket opened (other than a 1000 close) to the error `messages` fails with. */
+const lostFailure = (end: WsEnd): ConnectionError =>
+  end._tag === "Close"
+    ? new ConnectionError({
+      message: `WebSocket closed with code ${end.code}${end.reason ? `: ${end.reason}` : ""}`,
+      retryable: true,
+      code: end.code,
+      ...(end.reason ? { reason: end.reason } : {})
+    })
+    : new ConnectionError({
+      message: `WebSocket connection lost: ${errorMessage(end.error)}`,
+      retryable: true
+    })
+
+const invalidRequest = (cause: unknown) =>
+  new ConnectionError({
+    // The cause may quote a header value (a secret): name only its kind.
+    message: `invalid WebSocket request (its URL, a header or a subprotocol was refused)${
+      cause instanceof Error ? `: ${cause.name}` : ""
+    }`,
+    retryable: false
+  })
 
 /** A code a client may send: 1000 or the application range 3000-4999 (anything else becomes 1000). */
 const closeCodeFor = (code: number | undefined): number =>
@@ -176,55 +122,102 @@ export const open = (
   Effect.gen(function*() {
     const state: WsState = {
       status: undefined,
-      lastError: undefined,
       ended: false,
+      finished: false,
+      opened: false,
       ws: undefined,
-      invalidRequest: false,
+      onOpen: undefined,
+      openOutcome: undefined,
       activity: 0
     }
     const received = yield* makeInbox
-    const opened = yield* Deferred.make<void>()
-    const failedToOpen = yield* Deferred.make<never, ConnectionError | AuthenticationError>()
 
-    const socket = yield* Socket.fromWebSocket(acquireWs(request, state), {
-      closeCodeIsError: (code) => code !== 1000,
-      openTimeout: options.openTimeout
-    })
-
-    const onData = (data: string | Uint8Array): void => {
-      received.offer(typeof data === "string" ? data : decoder.decode(data))
+    const settleOpen = (outcome: OpenOutcome): void => {
+      const waiter = state.onOpen
+      state.onOpen = undefined
+      if (waiter === undefined) state.openOutcome ??= outcome
+      else waiter(outcome)
+    }
+    // The first end wins (ws follows an error with a close): before the open it fails the open,
+    // after it a 1000 close ends the frames and anything else fails them.
+    const finish = (end: WsEnd): void => {
+      state.ended = true
+      if (state.finished) return
+      state.finished = true
+      if (!state.opened) {
+        settleOpen(Effect.fail(openFailure(end, state.status)))
+        Effect.runSync(received.fail(closedError))
+      } else if (end._tag === "Close" && end.code === 1000) Effect.runSync(received.end)
+      else Effect.runSync(received.fail(lostFailure(end)))
     }
 
-    yield* socket.runRaw(onData, { onOpen: Deferred.succeed(opened, undefined) }).pipe(
-      Effect.onExit((exit) =>
-        Effect.gen(function*() {
-          state.ended = true
-          const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
-          if (!(yield* Deferred.isDone(opened))) {
-            yield* Deferred.fail(
-              failedToOpen,
-              error === undefined
-                ? new ConnectionError({ message: "WebSocket ended before it opened", retryable: true })
-                : openFailure(error, state)
-            )
-            return yield* received.fail(closedError)
-          }
-          if (error !== undefined) return yield* received.fail(lostFailure(error, state))
-          if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) {
-            return yield* received.fail(
-              new ConnectionError({ message: `WebSocket run loop died: ${Cause.pretty(exit.cause)}`, retryable: true })
-            )
-          }
-          return yield* received.end
+    const create = Effect.try({
+      try: () => {
+        const headers: Record<string, string> = {}
+        for (const [name, value] of Object.entries(request.headers)) headers[name] = reveal(value)
+        const ws = new WebSocket(request.url, request.protocols.map(reveal), { headers })
+        state.ws = ws
+        ws.on("open", () => {
+          state.opened = true
+          settleOpen(Effect.void)
         })
-      ),
-      Effect.forkScoped
-    )
-    // Runs before the fiber above is interrupted (finalizers run in reverse order), so a `send`
-    // racing the scope's end fails at once instead of waiting for a socket that is going away.
-    yield* Effect.addFinalizer(() => Effect.sync(() => void (state.ended = true)))
+        ws.on("message", (data, isBinary) => {
+          const bytes = data as Buffer
+          received.offer(isBinary ? decoder.decode(bytes) : bytes.toString())
+        })
+        // A permanent listener: `ws` throws on an 'error' event nobody listens to.
+        ws.on("error", (error) => finish({ _tag: "Error", error }))
+        ws.on("close", (code, reason) => finish({ _tag: "Close", code, reason: reason.toString() }))
+        ws.on("pong", () => {
+          state.activity++
+        })
+        ws.on("ping", () => {
+          state.activity++
+        })
+        ws.on("unexpected-response", (_req, res) => {
+          state.status = res.statusCode
+          res.resume()
+          ws.terminate()
+        })
+        return ws
+      },
+      catch: invalidRequest
+    })
 
-    yield* Effect.raceFirst(Deferred.await(opened), Deferred.await(failedToOpen))
+    // Released with the scope: the frames end (a socket that never opened fails them), then the
+    // socket is closed with 1000, or its handshake aborted.
+    const release = (ws: WebSocket) =>
+      Effect.sync(() => {
+        state.ended = true
+        if (!state.finished) {
+          state.finished = true
+          settleOpen(Effect.fail(new ConnectionError({ message: "WebSocket ended before it opened", retryable: true })))
+          Effect.runSync(state.opened ? received.end : received.fail(closedError))
+        }
+        if (ws.readyState === WebSocket.OPEN) {
+          ws.close(1000)
+          // A peer that never answers the close frame would keep the TCP socket for ws's 30 s.
+          setTimeout(() => {
+            if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+          }, 2000).unref()
+        } else if (ws.readyState === WebSocket.CONNECTING) ws.terminate()
+      })
+
+    const ws = yield* Effect.acquireRelease(create, release)
+    yield* Effect.async<void, ConnectionError | AuthenticationError>((resume) => {
+      if (state.openOutcome !== undefined) return resume(state.openOutcome)
+      state.onOpen = resume
+      return Effect.sync(() => {
+        state.onOpen = undefined
+      })
+    }).pipe(
+      Effect.timeoutFail({
+        duration: options.openTimeout,
+        onTimeout: () => new ConnectionError({ message: "WebSocket open timed out", retryable: true, timedOut: true })
+      }),
+      // A failed open lets the socket go at once, not only when the caller's scope ends.
+      Effect.tapError(() => Effect.sync(() => ws.terminate()))
+    )
 
     // Once the peer's close frame arrived ws is CLOSING and drops what it is given without a word:
     // only an OPEN socket takes a frame, so a send either reaches it or fails. ws buffers without
