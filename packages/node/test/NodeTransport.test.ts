@@ -13,6 +13,7 @@ import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
 import type { IncomingMessage } from "node:http"
 import * as Net from "node:net"
 import type { AddressInfo } from "node:net"
@@ -347,6 +348,35 @@ describe("NodeTransport", () => {
       assert.strictEqual(sockets.size, 1)
       assert.strictEqual(closedSockets.size, 1)
     }).pipe(bounded, Effect.provide(NodeTransport.layerWith({ openTimeout: "5 seconds" }))))
+
+  it.scopedLive("a frame that breaks the protocol (invalid UTF-8 text) fails messages as a lost connection", () =>
+    provide(Effect.gen(function*() {
+      const { connection, peer } = yield* connected()
+      peer.ws.send("one")
+      // ws sends a Buffer as a text frame without checking it; the client's ws refuses it.
+      peer.ws.send(Buffer.from([0xff, 0xfe]), { binary: false })
+      const frames: Array<string> = []
+      const error = yield* Mailbox.toStream(connection.messages).pipe(
+        Stream.runForEach((frame) => Effect.sync(() => void frames.push(frame))),
+        Effect.flip
+      )
+      assert.deepStrictEqual(frames, ["one"])
+      assert.instanceOf(error, ConnectionError)
+      assert.include(error.message, "connection lost")
+      assert.include(error.message, "UTF-8")
+      assert.isTrue(error.retryable)
+      assert.isTrue((yield* Effect.flip(connection.send("late"))).retryable)
+    })))
+
+  it.scopedLive("an open connection runs no fiber of its own: ws's events feed it", () =>
+    provide(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.track
+      const { connection, peer } = yield* connected().pipe(Effect.supervised(supervisor))
+      assert.deepStrictEqual((yield* supervisor.value).filter((fiber) => Option.isNone(fiber.unsafePoll())), [])
+      peer.ws.send("still flowing")
+      const frames = yield* Mailbox.toStream(connection.messages).pipe(Stream.take(1), Stream.runCollect)
+      assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["still flowing"])
+    })))
 
   it.scopedLive("the default layer opens connections", () =>
     Effect.gen(function*() {
