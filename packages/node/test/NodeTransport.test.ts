@@ -378,6 +378,27 @@ describe("NodeTransport", () => {
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["still flowing"])
     })))
 
+  it.scopedLive("an open interrupted while its scope stays open aborts the handshake at once", () =>
+    Effect.gen(function*() {
+      const closedSockets: Array<Net.Socket> = []
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const s = Net.createServer((socket) => {
+            socket.on("close", () => closedSockets.push(socket))
+            socket.resume() // never answers the upgrade
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) => Effect.async<void>((resume) => void s.close(() => resume(Effect.void)))
+      )
+      const port = (server.address() as AddressInfo).port
+      // Interrupted after 100 ms; this test's scope (the open's) stays open, the open timeout is far.
+      const result = yield* open(request(`ws://127.0.0.1:${port}/`)).pipe(Effect.timeout("100 millis"), Effect.either)
+      assert.isTrue(Either.isLeft(result))
+      yield* waitUntil(() => closedSockets.length === 1)
+      assert.strictEqual(closedSockets.length, 1, "the abandoned handshake's TCP socket is closed")
+    }).pipe(bounded, Effect.provide(NodeTransport.layerWith({ openTimeout: "5 seconds" }))))
+
   it.scopedLive("the default layer opens connections", () =>
     Effect.gen(function*() {
       const { connection, peer } = yield* connected()

@@ -215,8 +215,8 @@ export const open = (
         duration: options.openTimeout,
         onTimeout: () => new ConnectionError({ message: "WebSocket open timed out", retryable: true, timedOut: true })
       }),
-      // A failed open lets the socket go at once, not only when the caller's scope ends.
-      Effect.tapError(() => Effect.sync(() => ws.terminate()))
+      // A failed or interrupted open lets the socket go at once, not only when the caller's scope ends.
+      Effect.onError(() => Effect.sync(() => ws.terminate()))
     )
 
     // Once the peer's close frame arrived ws is CLOSING and drops what it is given without a word:
