@@ -24,6 +24,7 @@ import * as Replies from "./replies.js"
 import type { Action, Input, OpResult, Outcome, SessionState } from "./state.js"
 import { OUTPUT_RATE } from "./state.js"
 import { step } from "./step.js"
+import { inOrder, perTurn } from "./wakeups.js"
 
 interface MessageHandle {
   readonly text: Mailbox.Mailbox<Gen.TextDelta, Gen.GenerationError>
@@ -124,6 +125,10 @@ export interface Shell {
 
 const sync = <A>(effect: Effect.Effect<A>): A => Effect.runSync(effect)
 
+/** Completes a Deferred in order with the output streams' wake-ups (`inOrder`). */
+const resolve = <A, E>(deferred: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void =>
+  inOrder(() => void Deferred.unsafeDone(deferred, effect))
+
 /** Makes the shell around `initial`. */
 export const make = (initial: SessionState, env: ShellEnv): Shell => {
   let state = initial
@@ -150,8 +155,13 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   let ended: { readonly error: FatalError; readonly quiet: boolean } | undefined
 
   // Output streams hold what is not read yet: bounded by `outputBuffer`, a full one fails alone.
+  // Unbounded ones wake their consumer once per event-loop turn; a bounded one once per socket read,
+  // so that a burst read in one turn does not fill it before its consumer has run.
   const limit = env.outputBuffer
-  const outbox = <A, E>() => sync(Mailbox.make<A, E | SlowConsumerError>(limit === undefined ? undefined : { capacity: limit }))
+  const outbox = <A, E>() => {
+    const make = Mailbox.make<A, E | SlowConsumerError>(limit === undefined ? undefined : { capacity: limit })
+    return sync(limit === undefined && perTurn !== undefined ? Effect.withScheduler(make, perTurn) : make)
+  }
   const offer = <A, E>(mailbox: Mailbox.Mailbox<A, E | SlowConsumerError> | undefined, item: A, stream: string) => {
     if (mailbox === undefined || mailbox.unsafeOffer(item) || limit === undefined) return
     mailbox.unsafeDone(Exit.fail(
@@ -231,7 +241,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     messages.delete(itemId)
     message.text.unsafeDone(exit)
     endAudio(message, exit)
-    Deferred.unsafeDone(
+    resolve(
       message.modalities,
       Exit.isSuccess(exit) ? Effect.succeed<Gen.Modalities>(["text"]) : Effect.failCause(exit.cause)
     )
@@ -245,14 +255,14 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     for (const itemId of handle.itemIds) closeMessage(itemId, exit)
     handle.messages.unsafeDone(exit)
     handle.functionCalls.unsafeDone(exit)
-    Deferred.unsafeDone(handle.done, outcome._tag === "Done" ? Effect.succeed(outcome.summary) : Effect.fail(outcome.error))
+    resolve(handle.done, outcome._tag === "Done" ? Effect.succeed(outcome.summary) : Effect.fail(outcome.error))
   }
 
   const complete = (opId: number, result: OpResult) => {
     const waiter = opWaiters.get(opId)
     if (waiter === undefined) return
     opWaiters.delete(opId)
-    Deferred.unsafeDone(waiter, result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error))
+    resolve(waiter, result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error))
   }
 
   const interpret = (action: Action): void => {
@@ -269,13 +279,13 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         const waiter = replyWaiters.get(action.replyId)
         replyWaiters.delete(action.replyId)
         const handle = generations.get(action.responseId)
-        if (waiter !== undefined && handle !== undefined) Deferred.unsafeDone(waiter, Effect.succeed(handle))
+        if (waiter !== undefined && handle !== undefined) resolve(waiter, Effect.succeed(handle))
         return
       }
       case "FailReply": {
         const waiter = replyWaiters.get(action.replyId)
         replyWaiters.delete(action.replyId)
-        if (waiter !== undefined) Deferred.unsafeDone(waiter, Effect.fail(action.error))
+        if (waiter !== undefined) resolve(waiter, Effect.fail(action.error))
         return
       }
       case "OpenMessage": {
@@ -300,7 +310,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
       }
       case "SetModalities": {
         const message = messages.get(action.itemId)
-        if (message !== undefined) Deferred.unsafeDone(message.modalities, Effect.succeed(action.modalities))
+        if (message !== undefined) resolve(message.modalities, Effect.succeed(action.modalities))
         return
       }
       case "EndAudio": {
@@ -375,16 +385,16 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     ended = { error, quiet }
     for (const responseId of [...generations.keys()]) finishGeneration(responseId, { _tag: "Failed", error })
     for (const responseId of [...spans.keys()]) endSpan(responseId, Exit.fail(error))
-    for (const waiter of replyWaiters.values()) Deferred.unsafeDone(waiter, Effect.fail(error))
+    for (const waiter of replyWaiters.values()) resolve(waiter, Effect.fail(error))
     replyWaiters.clear()
-    for (const waiter of opWaiters.values()) Deferred.unsafeDone(waiter, Effect.fail(error))
+    for (const waiter of opWaiters.values()) resolve(waiter, Effect.fail(error))
     opWaiters.clear()
     const end: Exit.Exit<void, FatalError> = quiet ? Exit.void : Exit.fail(error)
     for (const mailbox of eventSubscribers) mailbox.unsafeDone(end)
     for (const mailbox of generationSubscribers) mailbox.unsafeDone(end)
     eventSubscribers.clear()
     generationSubscribers.clear()
-    Deferred.unsafeDone(closed, Effect.fail(error))
+    resolve(closed, Effect.fail(error))
     idle.unsafeOpen()
     env.onShutdown(error, quiet)
   }

@@ -1,0 +1,57 @@
+/**
+ * When a generation's output streams wake their consumers: once per turn of the host's event loop
+ * for what a transport's I/O callback delivers.
+ *
+ * @since 0.2.0
+ */
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Scheduler from "effect/Scheduler"
+
+const host = globalThis as { readonly setImmediate?: ((run: () => void) => unknown) | undefined }
+
+/**
+ * A scheduler for mailbox wake-ups. A wake-up asked for outside any fiber (an offer from a
+ * transport's receive callback) waits until that turn of Node's event loop has run its I/O
+ * callbacks (`setImmediate`), with the others of the turn: a burst of frames read in one turn (a
+ * reply arriving faster than real time) wakes each consumer once, not once per socket read. One
+ * asked for by a running fiber (an Effect program, a test double pushing frames) goes through that
+ * fiber's scheduler, as usual, unless some are held (then it keeps its place in line). `undefined`
+ * where the host has no `setImmediate` (browsers).
+ *
+ * @since 0.2.0
+ */
+export const perTurn: Scheduler.Scheduler | undefined = host.setImmediate === undefined
+  ? undefined
+  : Scheduler.make((task, priority) => {
+    const fiber = Fiber.getCurrentFiber()
+    if (pending.length === 0 && Option.isSome(fiber)) fiber.value.currentScheduler.scheduleTask(task, priority)
+    else later(task)
+  })
+
+let pending: Array<Scheduler.Task> = []
+
+const flush = () => {
+  // What is asked for while these run waits for the next turn.
+  const tasks = pending
+  pending = []
+  for (const task of tasks) task()
+}
+
+const later = (task: Scheduler.Task): void => {
+  if (pending.length === 0) host.setImmediate!(flush)
+  pending.push(task)
+}
+
+/**
+ * Runs `complete` (a Deferred's completion) in order with the wake-ups `perTurn` holds: after them
+ * when called outside any fiber on Node or while any are held, at once otherwise. A fiber waiting
+ * for a reply's end then never runs before the consumers of what the reply sent before it, and a
+ * session's end decided in a fiber never overtakes a reply that started in the same turn.
+ *
+ * @since 0.2.0
+ */
+export const inOrder = (complete: () => void): void => {
+  if (perTurn === undefined || (pending.length === 0 && Option.isSome(Fiber.getCurrentFiber()))) complete()
+  else later(complete)
+}
