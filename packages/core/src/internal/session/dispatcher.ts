@@ -125,10 +125,6 @@ export interface Shell {
 
 const sync = <A>(effect: Effect.Effect<A>): A => Effect.runSync(effect)
 
-/** Completes a Deferred in order with the output streams' wake-ups (`inOrder`). */
-const resolve = <A, E>(deferred: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void =>
-  inOrder(() => void Deferred.unsafeDone(deferred, effect))
-
 /** Makes the shell around `initial`. */
 export const make = (initial: SessionState, env: ShellEnv): Shell => {
   let state = initial
@@ -158,6 +154,11 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   // Unbounded ones wake their consumer once per event-loop turn; a bounded one once per socket read,
   // so that a burst read in one turn does not fill it before its consumer has run.
   const limit = env.outputBuffer
+  // A Deferred is completed in line with those per-turn wake-ups (`inOrder`), at once otherwise.
+  const resolve = <A, E>(deferred: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void => {
+    if (limit === undefined) inOrder(() => void Deferred.unsafeDone(deferred, effect))
+    else Deferred.unsafeDone(deferred, effect)
+  }
   const outbox = <A, E>() => {
     const make = Mailbox.make<A, E | SlowConsumerError>(limit === undefined ? undefined : { capacity: limit })
     return sync(limit === undefined && perTurn !== undefined ? Effect.withScheduler(make, perTurn) : make)
