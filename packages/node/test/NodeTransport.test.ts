@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
-import { Transport, type TransportRequest } from "@realtime-fx/core/Transport"
+import { Transport, type TransportConnection, type TransportRequest } from "@realtime-fx/core/Transport"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -74,6 +74,17 @@ const connected = () =>
     const connection = yield* open(request(server.url))
     const peer = yield* Queue.take(server.connections)
     return { connection, peer }
+  })
+
+/** Reads `messages` to its end, which must be a failure: the frames before it and the error. */
+const framesUntilFailure = (connection: TransportConnection) =>
+  Effect.gen(function*() {
+    const frames: Array<string> = []
+    const error = yield* Mailbox.toStream(connection.messages).pipe(
+      Stream.runForEach((frame) => Effect.sync(() => void frames.push(frame))),
+      Effect.flip
+    )
+    return { error, frames }
   })
 
 const bounded = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -274,11 +285,7 @@ describe("NodeTransport", () => {
       const { connection, peer } = yield* connected()
       peer.ws.send("one")
       peer.ws.close(1011, "internal boom")
-      const frames: Array<string> = []
-      const error = yield* Mailbox.toStream(connection.messages).pipe(
-        Stream.runForEach((frame) => Effect.sync(() => void frames.push(frame))),
-        Effect.flip
-      )
+      const { error, frames } = yield* framesUntilFailure(connection)
       assert.deepStrictEqual(frames, ["one"])
       assert.instanceOf(error, ConnectionError)
       assert.strictEqual(error.code, 1011)
@@ -355,11 +362,7 @@ describe("NodeTransport", () => {
       peer.ws.send("one")
       // ws sends a Buffer as a text frame without checking it; the client's ws refuses it.
       peer.ws.send(Buffer.from([0xff, 0xfe]), { binary: false })
-      const frames: Array<string> = []
-      const error = yield* Mailbox.toStream(connection.messages).pipe(
-        Stream.runForEach((frame) => Effect.sync(() => void frames.push(frame))),
-        Effect.flip
-      )
+      const { error, frames } = yield* framesUntilFailure(connection)
       assert.deepStrictEqual(frames, ["one"])
       assert.instanceOf(error, ConnectionError)
       assert.include(error.message, "connection lost")
@@ -372,7 +375,7 @@ describe("NodeTransport", () => {
     provide(Effect.gen(function*() {
       const supervisor = yield* Supervisor.track
       const { connection, peer } = yield* connected().pipe(Effect.supervised(supervisor))
-      assert.deepStrictEqual((yield* supervisor.value).filter((fiber) => Option.isNone(fiber.unsafePoll())), [])
+      assert.deepStrictEqual((yield* supervisor.value).filter((fiber) => fiber.unsafePoll() === null), [])
       peer.ws.send("still flowing")
       const frames = yield* Mailbox.toStream(connection.messages).pipe(Stream.take(1), Stream.runCollect)
       assert.deepStrictEqual(Chunk.toReadonlyArray(frames), ["still flowing"])
