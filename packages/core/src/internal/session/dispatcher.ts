@@ -32,6 +32,8 @@ interface MessageHandle {
   readonly modalities: Deferred.Deferred<Gen.Modalities, Gen.GenerationError>
   /** A `runAudio` consumer: frames go to it instead of `audio`; it hears the end. */
   listener: AudioListener | undefined
+  /** The audio has ended (its stream's end may still wait in line): later frames are dropped. */
+  audioEnded: boolean
 }
 
 interface AudioListener {
@@ -154,11 +156,13 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
   // Unbounded ones wake their consumer once per event-loop turn; a bounded one once per socket read,
   // so that a burst read in one turn does not fill it before its consumer has run.
   const limit = env.outputBuffer
-  // A Deferred is completed in line with those per-turn wake-ups (`inOrder`), at once otherwise.
-  const resolve = <A, E>(deferred: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void => {
-    if (limit === undefined) inOrder(() => void Deferred.unsafeDone(deferred, effect))
-    else Deferred.unsafeDone(deferred, effect)
-  }
+  // Ends and completions go in line with those per-turn wake-ups (`inOrder`), at once otherwise: an
+  // empty mailbox's end and a Deferred wake their waiters directly, ahead of items held for the turn.
+  const inLine = (run: () => void): void => limit === undefined ? inOrder(run) : run()
+  const resolve = <A, E>(deferred: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void =>
+    inLine(() => void Deferred.unsafeDone(deferred, effect))
+  const end = <A, E>(mailbox: Mailbox.Mailbox<A, E>, exit: Exit.Exit<void, E>): void =>
+    inLine(() => void mailbox.unsafeDone(exit))
   const outbox = <A, E>() => {
     const make = Mailbox.make<A, E | SlowConsumerError>(limit === undefined ? undefined : { capacity: limit })
     return sync(limit === undefined && perTurn !== undefined ? Effect.withScheduler(make, perTurn) : make)
@@ -215,13 +219,19 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     for (const mailbox of generationSubscribers) offer(mailbox, handle.generation, "generations")
   }
 
-  /** The end of a message's audio, for its stream and its `runAudio` consumer. */
+  /**
+   * The end of a message's audio, for its stream and its `runAudio` consumer (in line: a `runAudio`
+   * that starts before it runs finds the stream open and is ended by it).
+   */
   const endAudio = (message: MessageHandle, exit: Exit.Exit<void, Gen.GenerationError>) => {
-    message.audio.unsafeDone(exit)
-    const listener = message.listener
-    if (listener === undefined) return
-    message.listener = undefined
-    listener.resume(exit)
+    message.audioEnded = true
+    inLine(() => {
+      message.audio.unsafeDone(exit)
+      const listener = message.listener
+      if (listener === undefined) return
+      message.listener = undefined
+      listener.resume(exit)
+    })
   }
 
   /** One received frame: to the `runAudio` consumer if there is one (a throw ends it alone), else the stream. */
@@ -240,7 +250,7 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     const message = messages.get(itemId)
     if (message === undefined) return
     messages.delete(itemId)
-    message.text.unsafeDone(exit)
+    end(message.text, exit)
     endAudio(message, exit)
     resolve(
       message.modalities,
@@ -254,8 +264,8 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     generations.delete(responseId)
     const exit: Exit.Exit<void, Gen.GenerationError> = outcome._tag === "Done" ? Exit.void : Exit.fail(outcome.error)
     for (const itemId of handle.itemIds) closeMessage(itemId, exit)
-    handle.messages.unsafeDone(exit)
-    handle.functionCalls.unsafeDone(exit)
+    end(handle.messages, exit)
+    end(handle.functionCalls, exit)
     resolve(handle.done, outcome._tag === "Done" ? Effect.succeed(outcome.summary) : Effect.fail(outcome.error))
   }
 
@@ -296,7 +306,8 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
           text: outbox<Gen.TextDelta, Gen.GenerationError>(),
           audio: outbox<AudioFrame.AudioFrame, Gen.GenerationError>(),
           modalities: sync(Deferred.make<Gen.Modalities, Gen.GenerationError>()),
-          listener: undefined
+          listener: undefined,
+          audioEnded: false
         }
         messages.set(action.itemId, message)
         handle.itemIds.add(action.itemId)
@@ -324,8 +335,11 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
         return
       case "Audio": {
         const message = messages.get(action.itemId)
-        // Nothing decoded for audio that ended (a runAudio callback threw): nobody would get it.
-        if (message === undefined || (message.listener === undefined && Option.isNone(message.audio.unsafeSize()))) return
+        // Nothing decoded for audio that ended (its end may wait in line; a runAudio callback threw).
+        if (
+          message === undefined || message.audioEnded ||
+          (message.listener === undefined && Option.isNone(message.audio.unsafeSize()))
+        ) return
         deliverAudio(message, { data: Codec.decodeReceived(action.base64), sampleRate: OUTPUT_RATE, channels: 1 })
         return
       }
@@ -390,9 +404,9 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     replyWaiters.clear()
     for (const waiter of opWaiters.values()) resolve(waiter, Effect.fail(error))
     opWaiters.clear()
-    const end: Exit.Exit<void, FatalError> = quiet ? Exit.void : Exit.fail(error)
-    for (const mailbox of eventSubscribers) mailbox.unsafeDone(end)
-    for (const mailbox of generationSubscribers) mailbox.unsafeDone(end)
+    const exit: Exit.Exit<void, FatalError> = quiet ? Exit.void : Exit.fail(error)
+    for (const mailbox of eventSubscribers) end(mailbox, exit)
+    for (const mailbox of generationSubscribers) end(mailbox, exit)
     eventSubscribers.clear()
     generationSubscribers.clear()
     resolve(closed, Effect.fail(error))

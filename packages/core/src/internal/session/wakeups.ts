@@ -8,7 +8,10 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scheduler from "effect/Scheduler"
 
-const host = globalThis as { readonly setImmediate?: ((run: () => void) => unknown) | undefined }
+// Taken once, when the module loads: a test's fake timers, installed later, would otherwise hold
+// every wake-up for ever.
+const setImmediate = (globalThis as { readonly setImmediate?: ((run: () => void) => unknown) | undefined })
+  .setImmediate
 
 /**
  * A scheduler for mailbox wake-ups. A wake-up asked for outside any fiber (an offer from a
@@ -21,7 +24,7 @@ const host = globalThis as { readonly setImmediate?: ((run: () => void) => unkno
  *
  * @since 0.2.0
  */
-export const perTurn: Scheduler.Scheduler | undefined = host.setImmediate === undefined
+export const perTurn: Scheduler.Scheduler | undefined = setImmediate === undefined
   ? undefined
   : Scheduler.make((task, priority) => {
     const fiber = Fiber.getCurrentFiber()
@@ -39,7 +42,7 @@ const flush = () => {
 }
 
 const later = (task: Scheduler.Task): void => {
-  if (pending.length === 0) host.setImmediate!(flush)
+  if (pending.length === 0) setImmediate!(flush)
   pending.push(task)
 }
 
