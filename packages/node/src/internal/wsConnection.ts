@@ -7,8 +7,10 @@
 import { AuthenticationError, ConnectionError } from "@realtime-fx/core/Errors"
 import { makeInbox, type TransportConnection, type TransportRequest } from "@realtime-fx/core/Transport"
 import type * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import WebSocket from "ws"
@@ -28,12 +30,11 @@ const reveal = (value: string | Redacted.Redacted<string>): string =>
 const errorMessage = (u: unknown): string =>
   u instanceof Error ? u.message : typeof u === "string" ? u : "unknown error"
 
-/** How a socket ended: a close (its frame, or 1006 for a drop) or an error event. */
+/** How a socket ended: a close (its frame, or 1006 for a drop), an error event, or its scope's end. */
 type WsEnd =
   | { readonly _tag: "Close"; readonly code: number; readonly reason: string }
   | { readonly _tag: "Error"; readonly error: unknown }
-
-type OpenOutcome = Effect.Effect<void, ConnectionError | AuthenticationError>
+  | { readonly _tag: "Released" }
 
 /** The mutable facts about one `ws` instance, written by its event listeners. */
 interface WsState {
@@ -41,19 +42,16 @@ interface WsState {
   status: number | undefined
   /** Closed, closing or going away: a send fails at once. */
   ended: boolean
-  /** The socket's end has been told to the inbox (once). */
+  /** The socket's end has been told to the open and the inbox (once). */
   finished: boolean
   opened: boolean
-  ws: WebSocket | undefined
-  /** `open`'s wait for the handshake, or the outcome that came before the wait began. */
-  onOpen: ((outcome: OpenOutcome) => void) | undefined
-  openOutcome: OpenOutcome | undefined
   /** Pongs and pings received (signs of life that are not messages). */
   activity: number
 }
 
 /** Maps an end before the socket opened to the error `open` reports. */
 const openFailure = (end: WsEnd, status: number | undefined): ConnectionError | AuthenticationError => {
+  if (end._tag === "Released") return new ConnectionError({ message: "WebSocket ended before it opened", retryable: true })
   if (status === 401 || status === 403) {
     return new AuthenticationError({ message: `WebSocket upgrade refused with HTTP ${status}`, status })
   }
@@ -73,8 +71,8 @@ const openFailure = (end: WsEnd, status: number | undefined): ConnectionError | 
     })
 }
 
-/** Maps an end after the socket opened (other than a 1000 close) to the error `messages` fails with. */
-const lostFailure = (end: WsEnd): ConnectionError =>
+/** Maps an end after the socket opened (other than a 1000 close or the release) to the error `messages` fails with. */
+const lostFailure = (end: Exclude<WsEnd, { readonly _tag: "Released" }>): ConnectionError =>
   end._tag === "Close"
     ? new ConnectionError({
       message: `WebSocket closed with code ${end.code}${end.reason ? `: ${end.reason}` : ""}`,
@@ -120,34 +118,20 @@ export const open = (
   options: OpenOptions
 ): Effect.Effect<TransportConnection, ConnectionError | AuthenticationError, Scope.Scope> =>
   Effect.gen(function*() {
-    const state: WsState = {
-      status: undefined,
-      ended: false,
-      finished: false,
-      opened: false,
-      ws: undefined,
-      onOpen: undefined,
-      openOutcome: undefined,
-      activity: 0
-    }
+    const state: WsState = { status: undefined, ended: false, finished: false, opened: false, activity: 0 }
     const received = yield* makeInbox
+    const opened = Deferred.unsafeMake<void, ConnectionError | AuthenticationError>(FiberId.none)
 
-    const settleOpen = (outcome: OpenOutcome): void => {
-      const waiter = state.onOpen
-      state.onOpen = undefined
-      if (waiter === undefined) state.openOutcome ??= outcome
-      else waiter(outcome)
-    }
     // The first end wins (ws follows an error with a close): before the open it fails the open,
-    // after it a 1000 close ends the frames and anything else fails them.
+    // after it a 1000 close or the scope's end ends the frames and anything else fails them.
     const finish = (end: WsEnd): void => {
       state.ended = true
       if (state.finished) return
       state.finished = true
       if (!state.opened) {
-        settleOpen(Effect.fail(openFailure(end, state.status)))
+        Deferred.unsafeDone(opened, Effect.fail(openFailure(end, state.status)))
         Effect.runSync(received.fail(closedError))
-      } else if (end._tag === "Close" && end.code === 1000) Effect.runSync(received.end)
+      } else if (end._tag === "Released" || (end._tag === "Close" && end.code === 1000)) Effect.runSync(received.end)
       else Effect.runSync(received.fail(lostFailure(end)))
     }
 
@@ -156,10 +140,9 @@ export const open = (
         const headers: Record<string, string> = {}
         for (const [name, value] of Object.entries(request.headers)) headers[name] = reveal(value)
         const ws = new WebSocket(request.url, request.protocols.map(reveal), { headers })
-        state.ws = ws
         ws.on("open", () => {
           state.opened = true
-          settleOpen(Effect.void)
+          Deferred.unsafeDone(opened, Effect.void)
         })
         ws.on("message", (data, isBinary) => {
           const bytes = data as Buffer
@@ -188,12 +171,7 @@ export const open = (
     // socket is closed with 1000, or its handshake aborted.
     const release = (ws: WebSocket) =>
       Effect.sync(() => {
-        state.ended = true
-        if (!state.finished) {
-          state.finished = true
-          settleOpen(Effect.fail(new ConnectionError({ message: "WebSocket ended before it opened", retryable: true })))
-          Effect.runSync(state.opened ? received.end : received.fail(closedError))
-        }
+        finish({ _tag: "Released" })
         if (ws.readyState === WebSocket.OPEN) {
           ws.close(1000)
           // A peer that never answers the close frame would keep the TCP socket for ws's 30 s.
@@ -204,13 +182,7 @@ export const open = (
       })
 
     const ws = yield* Effect.acquireRelease(create, release)
-    yield* Effect.async<void, ConnectionError | AuthenticationError>((resume) => {
-      if (state.openOutcome !== undefined) return resume(state.openOutcome)
-      state.onOpen = resume
-      return Effect.sync(() => {
-        state.onOpen = undefined
-      })
-    }).pipe(
+    yield* Deferred.await(opened).pipe(
       Effect.timeoutFail({
         duration: options.openTimeout,
         onTimeout: () => new ConnectionError({ message: "WebSocket open timed out", retryable: true, timedOut: true })
@@ -225,8 +197,7 @@ export const open = (
     // socket (a peer that stops reading then holds the writer, and the write timeout can fire).
     const send = (text: string): Effect.Effect<void, ConnectionError> =>
       Effect.suspend(() => {
-        const ws = state.ws
-        if (state.ended || ws === undefined || ws.readyState !== WebSocket.OPEN) return Effect.fail(closedError)
+        if (state.ended || ws.readyState !== WebSocket.OPEN) return Effect.fail(closedError)
         let result: Exit.Exit<void, ConnectionError> | undefined
         let resume: ((effect: Effect.Effect<void, ConnectionError>) => void) | undefined
         try {
@@ -245,12 +216,11 @@ export const open = (
       })
 
     const ping: Effect.Effect<void> = Effect.sync(() => {
-      const ws = state.ws
-      if (state.ended || ws === undefined || ws.readyState !== WebSocket.OPEN) return
+      if (state.ended || ws.readyState !== WebSocket.OPEN) return
       try {
         ws.ping()
       } catch {
-        // A socket going away: the run loop reports it.
+        // A socket going away: its 'error' or 'close' event reports it.
       }
     })
 
@@ -258,8 +228,6 @@ export const open = (
       Effect.sync(() => {
         if (state.ended) return
         state.ended = true
-        const ws = state.ws
-        if (ws === undefined) return
         try {
           ws.close(closeCodeFor(code), closeReasonFor(reason))
         } catch {
@@ -272,7 +240,7 @@ export const open = (
       messages: received.messages,
       listen: received.listen,
       close,
-      bufferedAmount: () => state.ws?.bufferedAmount ?? 0,
+      bufferedAmount: () => ws.bufferedAmount,
       ping,
       activity: () => state.activity
     } satisfies TransportConnection
