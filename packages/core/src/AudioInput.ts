@@ -52,6 +52,14 @@ export interface AudioInput {
    * @since 0.2.0
    */
   readonly unsafePush: (frame: AudioFrame.AudioFrame) => ReadonlyArray<Int16Array> | undefined
+  /**
+   * `unsafePush` handing each chunk to `each` as it completes, without an allocation per chunk: the
+   * chunk's memory is reused for the next one (or is the frame's), so `each` must be done with it
+   * (encode it) before it returns. `false` (and nothing done) when the rate changed: call `push` then.
+   *
+   * @since 0.2.0
+   */
+  readonly unsafePushEach: (frame: AudioFrame.AudioFrame, each: (chunk: Int16Array) => void) => boolean
   readonly flush: Effect.Effect<Int16Array | undefined>
   readonly clear: Effect.Effect<void>
 }
@@ -110,6 +118,26 @@ const convertInto = (resampler: StreamResampler, chunks: chunker.Chunker, frame:
   return done
 }
 
+/** `convertInto`, each chunk handed to `each` as it completes (in a reused buffer where it can). */
+const convertEach = (
+  resampler: StreamResampler,
+  chunks: chunker.Chunker,
+  frame: AudioFrame.AudioFrame,
+  each: (chunk: Int16Array) => void
+): void => {
+  const { readInto, write } = resampler
+  if (write === undefined || readInto === undefined) {
+    for (const chunk of chunks.push(convert(resampler, frame))) each(chunk)
+    return
+  }
+  const { channels, data } = frame
+  const step = MAX_WRITE_FRAMES * channels
+  for (let at = 0; at < data.length; at += step) {
+    write(at === 0 && data.length <= step ? data : data.subarray(at, at + step), channels)
+    chunks.pullEach(readInto, each)
+  }
+}
+
 /**
  * Makes the input path. Converters live in sub-scopes of the given Scope: the one for an old rate is
  * closed when the rate changes, the last one when the Scope closes.
@@ -143,6 +171,13 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
     if (current === undefined || current.rate !== frame.sampleRate) return undefined
     fed = true
     return convertInto(current.resampler, chunks, frame)
+  }
+
+  const unsafePushEach = (frame: AudioFrame.AudioFrame, each: (chunk: Int16Array) => void): boolean => {
+    if (current === undefined || current.rate !== frame.sampleRate) return false
+    fed = true
+    convertEach(current.resampler, chunks, frame, each)
+    return true
   }
 
   const push = (frame: AudioFrame.AudioFrame): Effect.Effect<ReadonlyArray<Int16Array>> =>
@@ -182,5 +217,5 @@ export const make: Effect.Effect<AudioInput, never, Resampler | Scope.Scope> = E
     fed = false
   })
 
-  return { push, unsafePush, flush, clear } satisfies AudioInput
+  return { push, unsafePush, unsafePushEach, flush, clear } satisfies AudioInput
 })

@@ -176,6 +176,14 @@ export interface Connection {
    */
   readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
   /**
+   * `unsafeSend` of an `input_audio_buffer.append` carrying `pcm` (24 kHz mono PCM16), its text built
+   * straight from the samples (`Protocol.encodeAppendPcm`, no Schema pass): `pcm` may be reused once
+   * this returns. `undefined` once queued, the connection's end error once it has given up.
+   *
+   * @since 0.2.0
+   */
+  readonly unsafeSendAudio: (pcm: Int16Array) => FatalError | undefined
+  /**
    * Completes once the bytes queued are at or below the high-water mark: at once when they are (or
    * once the connection has given up), else when they have drained to the low-water mark. `send` is
    * `awaitRoom` then `unsafeSend`; a caller that queues first (`unsafeSend`) and waits after keeps
@@ -312,7 +320,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
     // Events taken from the Outbox whose write did not finish: written first on the next connection.
     let unsent: ReadonlyArray<string> = []
     /** Everything queued, in order (what a failed write left first), leaving the Outbox empty. */
-    const takeQueued = (): ReadonlyArray<string> => {
+    const takeQueued = (): Array<string> => {
       const batch = unsent.length === 0 ? outbox : [...unsent, ...outbox]
       unsent = []
       outbox = []
@@ -369,11 +377,13 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
      * Writes events in order under one write timeout. With `keep`, what a failed or interrupted
      * batch did not finish goes back to be written first on the next connection: the caller runs
      * it uninterruptibly and passes `restore`, so only the writes are interruptible and the saving
-     * of what is left is in place before the first of them.
+     * of what is left is in place before the first of them. The batch is the caller's to give: each
+     * text is let go once written (a long batch would otherwise keep every frame it wrote alive, on
+     * the heap, until its last one is written).
      */
     const writeBatch = (
       conn: TransportConnection,
-      batch: ReadonlyArray<string>,
+      batch: Array<string>,
       keep: boolean,
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = identityEffect
     ) => {
@@ -386,8 +396,10 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
             handedOver = batch[written]!.length
             queuedBytes -= handedOver
           }
-          yield* conn.send(batch[written]!)
-          bytesOutMetric.unsafeUpdate(batch[written]!.length, metricTags)
+          const text = batch[written]!
+          yield* conn.send(text)
+          batch[written] = ""
+          bytesOutMetric.unsafeUpdate(text.length, metricTags)
           handedOver = 0
           written++
           release()
@@ -792,17 +804,23 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       ).pipe(Effect.ensuring(Effect.sync(() => release(true))))
     )
 
+    /** Puts encoded text on the Outbox (after the scope closed nothing would write it: dropped). */
+    const enqueue = (text: string): undefined => {
+      if (shutDown) return undefined
+      outbox.push(text)
+      queued.unsafeOpen()
+      queuedBytes += text.length
+      return undefined
+    }
+
     const unsafeSend = (event: Protocol.ClientEvent): FatalError | ProtocolError | undefined => {
       if (gaveUp !== undefined) return gaveUp
       const encoded = encode(event)
-      if (Either.isLeft(encoded)) return encoded.left
-      // After the scope closed nothing will write it (the session refuses sends before this).
-      if (shutDown) return undefined
-      outbox.push(encoded.right)
-      queued.unsafeOpen()
-      queuedBytes += encoded.right.length
-      return undefined
+      return Either.isLeft(encoded) ? encoded.left : enqueue(encoded.right)
     }
+
+    const unsafeSendAudio = (pcm: Int16Array): FatalError | undefined =>
+      gaveUp !== undefined ? gaveUp : enqueue(Protocol.encodeAppendPcm(pcm))
 
     return {
       send: (event) =>
@@ -814,6 +832,7 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
           })
         ),
       unsafeSend,
+      unsafeSendAudio,
       awaitRoom,
       events: mailbox === undefined ? Stream.empty : Mailbox.toStream(mailbox),
       recycle: Effect.sync(() => {

@@ -10,6 +10,14 @@ export interface Chunker {
    * returns every chunk completed. No intermediate array: the source writes into the chunk itself.
    */
   readonly pull: (read: (target: Int16Array, offset: number, max: number) => number) => ReadonlyArray<Int16Array>
+  /**
+   * `pull`, handing each chunk to `each` as it completes, in one buffer reused for the next chunk
+   * (no allocation per chunk): `each` must be done with it before it returns.
+   */
+  readonly pullEach: (
+    read: (target: Int16Array, offset: number, max: number) => number,
+    each: (chunk: Int16Array) => void
+  ) => void
   /** Returns the partial chunk (1..size-1 samples), or undefined when none, and empties it. */
   readonly flush: () => Int16Array | undefined
   /** Drops the partial chunk. */
@@ -66,6 +74,16 @@ export const make = (size: number): Chunker => {
         chunks.push(buffer)
         buffer = new Int16Array(size)
         filled = 0
+      }
+    },
+    pullEach: (read, each) => {
+      while (true) {
+        const want = size - filled
+        const got = read(buffer, filled, want)
+        filled += got
+        if (got < want) return
+        filled = 0
+        each(buffer)
       }
     },
     flush: () => {

@@ -11,6 +11,7 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as AudioFrame from "../AudioFrame.js"
 import type * as Chat from "../ChatContext.js"
 import * as Connection from "../Connection.js"
 import {
@@ -218,6 +219,19 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
         if (error === undefined && debug) shell.emit({ _tag: "ClientEvent", event })
         return error
       },
+      unsafeSendAudio: (pcm) => {
+        const phase = shell.state().phase
+        if (phase._tag === "Closed") return phase.error
+        const error = connection.unsafeSendAudio(pcm)
+        if (error === undefined && debug) {
+          shell.emit({ _tag: "ClientEvent", event: { type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(pcm) } })
+        }
+        return error
+      },
+      ended: () => {
+        const phase = shell.state().phase
+        return phase._tag === "Closed" ? phase.error : undefined
+      },
       // The session may end while the audio waits for room (the wait then returns): its appends are not sent.
       awaitRoom: Effect.zipRight(connection.awaitRoom, guarded(Effect.void))
     }, {
@@ -262,7 +276,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
     const subscribeGenerations = subscribe(shell.subscribeGenerations)
 
     const service: RS.RealtimeSessionService = {
-      pushAudio: (frame) => guarded(audio.push(frame)),
+      pushAudio: audio.push,
       pushVideo: (frame) =>
         sendOwn({
           type: "conversation.item.create",

@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
+import { encodeBase64 } from "../AudioFrame.js"
 import type { ProtocolError } from "../Errors.js"
 import { type ClientEvent, clientEventMembers } from "./ClientEvents.js"
 import { buildFastDecoders, FAIL, wireType } from "./FastDecoder.js"
@@ -365,6 +366,16 @@ const APPEND_HEAD = "{\"type\":\"input_audio_buffer.append\","
  * @category encoding
  */
 export const encodeAppend = (audio: string): string => APPEND_HEAD + "\"audio\":" + JSON.stringify(audio) + "}"
+
+/**
+ * The JSON text of `input_audio_buffer.append` carrying `pcm` (PCM16 samples, the wire's 24 kHz
+ * mono), base64-encoded here: byte for byte `encodeAppend(AudioFrame.encodeBase64(pcm))`, without
+ * the escaping pass (base64 never needs one). `pcm` is read before this returns.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeAppendPcm = (pcm: Int16Array): string => APPEND_HEAD + "\"audio\":\"" + encodeBase64(pcm) + "\"}"
 
 /**
  * The append fast path of `encodeClientEventEither`: the text of an append whose fields are plainly

@@ -88,6 +88,53 @@ describe("AudioInput chunker (pure)", () => {
     )
   })
 
+  it("pullEach: the same chunks as pull, handed over in one reused buffer (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 120 }), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        (size, frames, pieces) => {
+          const each = AudioInput.makeChunker(size)
+          const pulled = AudioInput.makeChunker(size)
+          const a: Array<Int16Array> = []
+          const b: Array<Int16Array> = []
+          const buffers = new Set<Int16Array>()
+          /** A source handing out at most `pieces[call]` samples per read; the same for both chunkers. */
+          const reader = (frame: Int16Array) => {
+            let at = 0
+            let call = 0
+            return {
+              more: () => at < frame.length,
+              read: (target: Int16Array, offset: number, max: number) => {
+                const n = Math.min(max, frame.length - at, pieces[call++ % pieces.length]!)
+                target.set(frame.subarray(at, at + n), offset)
+                at += n
+                return n
+              }
+            }
+          }
+          for (const frame of frames.map((f) => Int16Array.from(f))) {
+            const r1 = reader(frame)
+            while (r1.more()) {
+              each.pullEach(r1.read, (chunk) => {
+                assert.strictEqual(chunk.length, size)
+                buffers.add(chunk)
+                a.push(Int16Array.from(chunk))
+              })
+            }
+            const r2 = reader(frame)
+            while (r2.more()) for (const chunk of pulled.pull(r2.read)) b.push(Int16Array.from(chunk))
+            assert.strictEqual(each.pending(), pulled.pending())
+          }
+          assert.deepStrictEqual(a, b)
+          assert.isAtMost(buffers.size, 1)
+          assert.deepStrictEqual(each.flush(), pulled.flush())
+        }
+      )
+    )
+  })
+
   it("pull: chunks already returned are not overwritten by later pulls", () => {
     const chunker = AudioInput.makeChunker(4)
     let next = 1

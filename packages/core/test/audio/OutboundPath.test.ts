@@ -164,6 +164,43 @@ describe("AudioInput: the half-band output read straight into the chunks", () =>
       { numRuns: 40 }
     ))
 
+  it("unsafePushEach hands over the same chunks as push, in a reused buffer, for any rate, channels and frame sizes (property)", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(48000, 24000, 16000),
+        fc.constantFrom(1, 2),
+        fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 8 }),
+        async (rate, channels, sizes) => {
+          const run = (each: boolean) =>
+            Effect.runPromise(Effect.gen(function*() {
+              const input = yield* AudioInput.make
+              const out: Array<Int16Array> = []
+              const seen = new Set<ArrayBufferLike>()
+              let i = 0
+              for (const size of sizes) {
+                const data = new Int16Array(size * channels)
+                for (let k = 0; k < data.length; k++, i++) data[k] = Math.round(9000 * Math.sin(i * 0.37) + ((i * 7919) % 4001) - 2000)
+                const frame = AudioFrame.unsafeMake(data, rate, channels)
+                const handled = each && input.unsafePushEach(frame, (chunk) => {
+                  seen.add(chunk.buffer)
+                  out.push(Int16Array.from(chunk))
+                })
+                if (!handled) for (const chunk of yield* input.push(frame)) out.push(Int16Array.from(chunk))
+              }
+              const rest = yield* input.flush
+              if (rest !== undefined) out.push(rest)
+              return { out, buffers: seen.size }
+            }).pipe(Effect.scoped, Effect.provide(Resampler.layer)))
+          const viaEach = await run(true)
+          const viaPush = await run(false)
+          assert.deepStrictEqual(viaEach.out, viaPush.out)
+          // At 48 kHz (the decimator's pull form) every chunk is filled in one reused buffer.
+          if (rate === 48000) assert.isAtMost(viaEach.buffers, 1)
+        }
+      ),
+      { numRuns: 40 }
+    ))
+
   it("unsafePush works once the rate has its converter; a new rate needs push", () =>
     Effect.runPromise(
       Effect.gen(function*() {

@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fc from "fast-check"
+import * as AudioFrame from "../../src/AudioFrame.js"
 import * as Protocol from "../../src/Protocol.js"
 
 /** The reference: the member schema's encoding, then JSON.stringify (what the codec did before). */
@@ -48,6 +49,20 @@ describe("append encoding without Schema", () => {
           assert.strictEqual(viaCodec(event), schemaText(event))
         }
       )
+    )
+  })
+
+  it("encodeAppendPcm(pcm) equals the Schema encoding of the append of encodeBase64(pcm), byte for byte (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 3000 }), (samples) => {
+        const pcm = Int16Array.from(samples)
+        const event = { type: "input_audio_buffer.append" as const, audio: AudioFrame.encodeBase64(pcm) }
+        const text = Protocol.encodeAppendPcm(pcm)
+        assert.strictEqual(text, schemaText(event))
+        assert.strictEqual(text, Protocol.encodeAppend(event.audio))
+        assert.deepStrictEqual(AudioFrame.decodeBase64(JSON.parse(text).audio), pcm)
+      }),
+      { numRuns: 200 }
     )
   })
 

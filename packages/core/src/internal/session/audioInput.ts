@@ -25,10 +25,17 @@ export interface Sender {
    */
   readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
   /**
+   * `unsafeSend` of an append carrying `pcm`, encoded before it returns (the chunk's memory may be
+   * reused after): `undefined` once queued, the session's end error once it has ended.
+   */
+  readonly unsafeSendAudio: (pcm: Int16Array) => FatalError | undefined
+  /**
    * Completes once the connection's backlog is at or below its high-water mark; fails with the
    * session's end error if the session ended meanwhile (what waited will not be sent).
    */
   readonly awaitRoom: Effect.Effect<void, FatalError>
+  /** The session's end error once it has ended (a push then fails with it), else `undefined`. */
+  readonly ended: () => FatalError | undefined
 }
 
 /** How the audio input meets a connection that cannot keep up. */
@@ -178,23 +185,41 @@ export const make = (
       return error._tag === "ProtocolError" ? Effect.die(error) : Effect.fail(error)
     }
 
+    /**
+     * Queues the append of one chunk at once (encoded before this returns: the chunk's memory may be
+     * reused after): `undefined` once queued, else the failure.
+     */
+    const queueChunk = (chunk: Int16Array): Effect.Effect<never, FatalError> | undefined => {
+      const ms = samplesToMs(chunk.length)
+      pushedMs += ms
+      if (dropOldest) {
+        enqueue({ event: { type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms })
+        return undefined
+      }
+      const error = sender.unsafeSendAudio(chunk)
+      return error === undefined ? undefined : Effect.fail(error)
+    }
+
     /** Queues the appends of `chunks` at once, in order: `undefined` once queued, else the failure. */
     const queueAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<never, FatalError> | undefined => {
       for (const chunk of chunks) {
-        const ms = samplesToMs(chunk.length)
-        pushedMs += ms
-        const failed = queueEvent({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms)
+        const failed = queueChunk(chunk)
         if (failed !== undefined) return failed
       }
       return undefined
     }
 
+    // The fast path's chunk handler (one closure for every push): what it queued, and the first failure.
+    let pushQueued = false
+    let pushFailed: Effect.Effect<never, FatalError> | undefined
+    const onChunk = (chunk: Int16Array): void => {
+      if (pushFailed !== undefined) return
+      pushQueued = true
+      pushFailed = queueChunk(chunk)
+    }
+
     /** What a caller waits for once its events are queued: room on the connection ("wait" only). */
     const room: Effect.Effect<void, FatalError> = dropOldest ? Effect.void : sender.awaitRoom
-
-    /** Queues the appends of `chunks`, then waits for room. `Effect.void` when there are none (most frames). */
-    const appendAll = (chunks: ReadonlyArray<Int16Array>): Effect.Effect<void, FatalError> =>
-      queueAll(chunks) ?? (chunks.length === 0 ? Effect.void : room)
 
     /**
      * Takes audio out of the input (`take`), queues its appends and then whatever `after` queues, as
@@ -223,6 +248,8 @@ export const make = (
 
     const push = (frame: AudioFrame.AudioFrame) =>
       Effect.suspend((): Effect.Effect<void, FatalError | AudioFrame.AudioFrameError> => {
+        const ended = sender.ended()
+        if (ended !== undefined) return Effect.fail(ended)
         // A frame that cannot be audio is refused with a typed error before it touches the pipeline.
         // (The rate and channel checks depend on those values only: a pair already checked passes.)
         if (frame.sampleRate !== checkedRate || frame.channels !== checkedChannels || frame.data.length % frame.channels !== 0) {
@@ -232,9 +259,11 @@ export const make = (
           checkedChannels = frame.channels
         }
         if (locked === 0) {
-          // Synchronous from here to the queueing of the appends: nothing can interleave.
-          const chunks = input.unsafePush(frame)
-          if (chunks !== undefined) return appendAll(chunks)
+          // Synchronous from here to the queueing of the appends: nothing can interleave. Then the
+          // wait for room, unless nothing was queued (most frames).
+          pushQueued = false
+          pushFailed = undefined
+          if (input.unsafePushEach(frame, onChunk)) return pushFailed ?? (pushQueued ? room : Effect.void)
         }
         return serialised(takeAndQueue(input.push(frame)))
       })
