@@ -195,25 +195,29 @@ export const open = (
     // only an OPEN socket takes a frame, so a send either reaches it or fails. ws buffers without
     // limit: once it holds more than the low-water mark, the send waits until its frame reached the
     // socket (a peer that stops reading then holds the writer, and the write timeout can fire).
-    const send = (text: string): Effect.Effect<void, ConnectionError> =>
-      Effect.suspend(() => {
-        if (state.ended || ws.readyState !== WebSocket.OPEN) return Effect.fail(closedError)
-        let result: Exit.Exit<void, ConnectionError> | undefined
-        let resume: ((effect: Effect.Effect<void, ConnectionError>) => void) | undefined
-        try {
-          ws.send(text, (error) => {
-            result = error === undefined || error === null ? Exit.void : Exit.fail(closedError)
-            resume?.(result)
-          })
-        } catch {
-          return Effect.fail(closedError)
-        }
-        if (result !== undefined || ws.bufferedAmount <= options.sendLowWaterMark) return result ?? Effect.void
-        return Effect.async<void, ConnectionError>((cb) => {
-          if (result !== undefined) return cb(result)
-          resume = cb
+    //
+    // The write's callback lives until the frame reached the socket, so it is made in `write`, where
+    // it does not see the text: made beside `text`, it would keep every frame of a burst alive on
+    // the heap until the event loop's next turn (ws has copied the text into its own buffer already).
+    const send = (text: string): Effect.Effect<void, ConnectionError> => Effect.suspend(() => write(text))
+    const write = (text: string): Effect.Effect<void, ConnectionError> => {
+      if (state.ended || ws.readyState !== WebSocket.OPEN) return Effect.fail(closedError)
+      let result: Exit.Exit<void, ConnectionError> | undefined
+      let resume: ((effect: Effect.Effect<void, ConnectionError>) => void) | undefined
+      try {
+        ws.send(text, (error) => {
+          result = error === undefined || error === null ? Exit.void : Exit.fail(closedError)
+          resume?.(result)
         })
+      } catch {
+        return Effect.fail(closedError)
+      }
+      if (result !== undefined || ws.bufferedAmount <= options.sendLowWaterMark) return result ?? Effect.void
+      return Effect.async<void, ConnectionError>((cb) => {
+        if (result !== undefined) return cb(result)
+        resume = cb
       })
+    }
 
     const ping: Effect.Effect<void> = Effect.sync(() => {
       if (state.ended || ws.readyState !== WebSocket.OPEN) return
