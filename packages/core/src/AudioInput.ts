@@ -53,9 +53,11 @@ export interface AudioInput {
    */
   readonly unsafePush: (frame: AudioFrame.AudioFrame) => ReadonlyArray<Int16Array> | undefined
   /**
-   * `unsafePush` handing each chunk to `each` as it completes, without an allocation per chunk: the
-   * chunk's memory is reused for the next one (or is the frame's), so `each` must be done with it
-   * (encode it) before it returns. `false` (and nothing done) when the rate changed: call `push` then.
+   * `unsafePush` handing each chunk to `each` as it completes. With a pull-form converter (the
+   * half-band decimator) there is no allocation per chunk: the chunk's memory is reused for the next
+   * one; otherwise it may be the converter's output or the frame's own. Either way `each` must be
+   * done with it (encode it) before it returns. `false` (and nothing done) when the frame's rate has
+   * no converter yet (the first push, a rate change): call `push` then.
    *
    * @since 0.2.0
    */

@@ -54,13 +54,16 @@ describe("append encoding without Schema", () => {
 
   it("encodeAppendPcm(pcm) equals the Schema encoding of the append of encodeBase64(pcm), byte for byte (property)", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 3000 }), (samples) => {
-        const pcm = Int16Array.from(samples)
+      fc.property(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 3000 }), fc.nat(5), (samples, at) => {
+        // a view at an offset into a larger buffer, as a chunk of the caller's frame may be
+        const whole = new Int16Array(samples.length + at + 3).fill(-1)
+        whole.set(samples, at)
+        const pcm = whole.subarray(at, at + samples.length)
         const event = { type: "input_audio_buffer.append" as const, audio: AudioFrame.encodeBase64(pcm) }
         const text = Protocol.encodeAppendPcm(pcm)
         assert.strictEqual(text, schemaText(event))
         assert.strictEqual(text, Protocol.encodeAppend(event.audio))
-        assert.deepStrictEqual(AudioFrame.decodeBase64(JSON.parse(text).audio), pcm)
+        assert.deepStrictEqual(Array.from(AudioFrame.decodeBase64(JSON.parse(text).audio)), samples)
       }),
       { numRuns: 200 }
     )

@@ -198,7 +198,8 @@ export const open = (
     //
     // The write's callback lives until the frame reached the socket, so it is made in `write`, where
     // it does not see the text: made beside `text`, it would keep every frame of a burst alive on
-    // the heap until the event loop's next turn (ws has copied the text into its own buffer already).
+    // the heap until the event loop's next turn (ws has copied the text into its own buffer by then,
+    // unless it holds it in its queue for compression).
     const send = (text: string): Effect.Effect<void, ConnectionError> => Effect.suspend(() => write(text))
     const write = (text: string): Effect.Effect<void, ConnectionError> => {
       if (state.ended || ws.readyState !== WebSocket.OPEN) return Effect.fail(closedError)

@@ -25,8 +25,9 @@ export interface Sender {
    */
   readonly unsafeSend: (event: Protocol.ClientEvent) => FatalError | ProtocolError | undefined
   /**
-   * `unsafeSend` of an append carrying `pcm`, encoded before it returns (the chunk's memory may be
-   * reused after): `undefined` once queued, the session's end error once it has ended.
+   * `unsafeSend` of an append carrying `pcm` (published as `unsafeSend` does), encoded before it
+   * returns (the chunk's memory may be reused after): `undefined` once queued, the session's end
+   * error once it has ended.
    */
   readonly unsafeSendAudio: (pcm: Int16Array) => FatalError | undefined
   /**
@@ -65,7 +66,7 @@ interface Queued {
  *
  * Order: every event is queued on the connection in the order of the calls that made it. A push
  * whose rate has its converter runs synchronously (convert, chunk, queue the appends with
- * `unsafeSend`) and only then waits for room, so nothing can interleave with it. Everything that
+ * `unsafeSendAudio`) and only then waits for room, so nothing can interleave with it. Everything that
  * waits for something first (a rate change building a converter, commit, clear) runs under a
  * semaphore, and while any of them holds or waits for it, pushes queue up behind it too.
  */
