@@ -51,87 +51,77 @@ describe("AudioInput chunker (pure)", () => {
     assert.deepStrictEqual(Array.from(rest!), [9, 10, 11])
   })
 
+  /** The pull properties' cases: a chunk size, frames of samples, and the sizes a source reads in. */
+  const pullCase = [
+    fc.integer({ min: 1, max: 50 }),
+    fc.array(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 120 }), { maxLength: 20 }),
+    fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 })
+  ] as const
+
+  /** A source that hands `frame` out at most `pieces[call]` samples per read, as a decimator may. */
+  const pieceReader = (frame: Int16Array, pieces: ReadonlyArray<number>) => {
+    let at = 0
+    let call = 0
+    return {
+      more: () => at < frame.length,
+      read: (target: Int16Array, offset: number, max: number) => {
+        const n = Math.min(max, frame.length - at, pieces[call++ % pieces.length]!)
+        target.set(frame.subarray(at, at + n), offset)
+        at += n
+        return n
+      }
+    }
+  }
+
   it("pull: a source read in whatever pieces it gives equals push of the same samples (property)", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 50 }),
-        fc.array(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 120 }), { maxLength: 20 }),
-        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
-        (size, frames, pieces) => {
-          const pulled = AudioInput.makeChunker(size)
-          const pushed = AudioInput.makeChunker(size)
-          const a: Array<Int16Array> = []
-          const b: Array<Int16Array> = []
-          let call = 0
-          for (const frame of frames.map((f) => Int16Array.from(f))) {
-            let at = 0
-            // a source that hands out at most `pieces[call]` samples per read, as a decimator may
-            const read = (target: Int16Array, offset: number, max: number) => {
-              const n = Math.min(max, frame.length - at, pieces[call++ % pieces.length]!)
-              target.set(frame.subarray(at, at + n), offset)
-              at += n
-              return n
+      fc.property(...pullCase, (size, frames, pieces) => {
+        const pulled = AudioInput.makeChunker(size)
+        const pushed = AudioInput.makeChunker(size)
+        const a: Array<Int16Array> = []
+        const b: Array<Int16Array> = []
+        for (const frame of frames.map((f) => Int16Array.from(f))) {
+          const source = pieceReader(frame, pieces)
+          while (source.more()) {
+            for (const chunk of pulled.pull(source.read)) {
+              assert.strictEqual(chunk.length, size)
+              a.push(Int16Array.from(chunk))
             }
-            while (at < frame.length) {
-              for (const chunk of pulled.pull(read)) {
-                assert.strictEqual(chunk.length, size)
-                a.push(Int16Array.from(chunk))
-              }
-            }
-            for (const chunk of pushed.push(frame)) b.push(Int16Array.from(chunk))
-            assert.strictEqual(pulled.pending(), pushed.pending())
           }
-          assert.deepStrictEqual(a, b)
-          assert.deepStrictEqual(pulled.flush(), pushed.flush())
+          for (const chunk of pushed.push(frame)) b.push(Int16Array.from(chunk))
+          assert.strictEqual(pulled.pending(), pushed.pending())
         }
-      )
+        assert.deepStrictEqual(a, b)
+        assert.deepStrictEqual(pulled.flush(), pushed.flush())
+      })
     )
   })
 
   it("pullEach: the same chunks as pull, handed over in one reused buffer (property)", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 50 }),
-        fc.array(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 120 }), { maxLength: 20 }),
-        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
-        (size, frames, pieces) => {
-          const each = AudioInput.makeChunker(size)
-          const pulled = AudioInput.makeChunker(size)
-          const a: Array<Int16Array> = []
-          const b: Array<Int16Array> = []
-          const buffers = new Set<Int16Array>()
-          /** A source handing out at most `pieces[call]` samples per read; the same for both chunkers. */
-          const reader = (frame: Int16Array) => {
-            let at = 0
-            let call = 0
-            return {
-              more: () => at < frame.length,
-              read: (target: Int16Array, offset: number, max: number) => {
-                const n = Math.min(max, frame.length - at, pieces[call++ % pieces.length]!)
-                target.set(frame.subarray(at, at + n), offset)
-                at += n
-                return n
-              }
-            }
+      fc.property(...pullCase, (size, frames, pieces) => {
+        const each = AudioInput.makeChunker(size)
+        const pulled = AudioInput.makeChunker(size)
+        const a: Array<Int16Array> = []
+        const b: Array<Int16Array> = []
+        const buffers = new Set<Int16Array>()
+        for (const frame of frames.map((f) => Int16Array.from(f))) {
+          const first = pieceReader(frame, pieces)
+          while (first.more()) {
+            each.pullEach(first.read, (chunk) => {
+              assert.strictEqual(chunk.length, size)
+              buffers.add(chunk)
+              a.push(Int16Array.from(chunk))
+            })
           }
-          for (const frame of frames.map((f) => Int16Array.from(f))) {
-            const r1 = reader(frame)
-            while (r1.more()) {
-              each.pullEach(r1.read, (chunk) => {
-                assert.strictEqual(chunk.length, size)
-                buffers.add(chunk)
-                a.push(Int16Array.from(chunk))
-              })
-            }
-            const r2 = reader(frame)
-            while (r2.more()) for (const chunk of pulled.pull(r2.read)) b.push(Int16Array.from(chunk))
-            assert.strictEqual(each.pending(), pulled.pending())
-          }
-          assert.deepStrictEqual(a, b)
-          assert.isAtMost(buffers.size, 1)
-          assert.deepStrictEqual(each.flush(), pulled.flush())
+          const second = pieceReader(frame, pieces)
+          while (second.more()) for (const chunk of pulled.pull(second.read)) b.push(Int16Array.from(chunk))
+          assert.strictEqual(each.pending(), pulled.pending())
         }
-      )
+        assert.deepStrictEqual(a, b)
+        assert.isAtMost(buffers.size, 1)
+        assert.deepStrictEqual(each.flush(), pulled.flush())
+      })
     )
   })
 
