@@ -149,18 +149,22 @@ const safeTypeOf = (value: unknown): string | undefined => {
 const unknownEvent = (type: string, raw: unknown): Either.Either<DecodedServerEvent, ProtocolError> =>
   Either.right<DecodedServerEvent>({ _tag: "UnknownServerEvent", type, raw })
 
-/** The compiled decoder's event for a parsed frame of `type`; `undefined` when the type has none or it declines. May throw. */
-const decodeFast = (type: string, json: unknown): DecodedServerEvent | undefined => {
+/**
+ * The compiled decoder's event for a parsed frame of `type`; `undefined` when the type has none or
+ * it declines. May throw. `owned`: `json` is this module's own (parsed here), so the decoder may
+ * return it, or parts of it, as they are.
+ */
+const decodeFast = (type: string, json: unknown, owned: boolean): DecodedServerEvent | undefined => {
   const fast = serverFastDecoders.get(type)
   if (fast === undefined) return undefined
-  const out = fast(json)
+  const out = fast(json, owned)
   return out === FAIL ? undefined : out
 }
 
-const decodeServerUnsafe = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
+const decodeServerUnsafe = (json: unknown, owned: boolean): Either.Either<DecodedServerEvent, ProtocolError> => {
   const type = typeOf(json)
   if (Either.isLeft(type)) return Either.left(type.left)
-  const fast = decodeFast(type.right, json)
+  const fast = decodeFast(type.right, json, owned)
   if (fast !== undefined) return Either.right(fast)
   const decoder = serverDecoders.get(type.right)
   if (decoder === undefined) return unknownEvent(type.right, json)
@@ -178,9 +182,13 @@ const decodeServerUnsafe = (json: unknown): Either.Either<DecodedServerEvent, Pr
  * @since 0.1.0
  * @category decoding
  */
-export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
+export const decodeServerEventUnknown = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> =>
+  decodeServerParsed(json, false)
+
+/** `decodeServerEventUnknown`; with `owned`, for JSON this module parsed itself. */
+const decodeServerParsed = (json: unknown, owned: boolean): Either.Either<DecodedServerEvent, ProtocolError> => {
   try {
-    return decodeServerUnsafe(json)
+    return decodeServerUnsafe(json, owned)
   } catch (e) {
     return Either.left(thrownError("decode server event", safeTypeOf(json), e))
   }
@@ -217,13 +225,14 @@ export const decodeServerEventUnknownWithSchema = (json: unknown): Either.Either
  */
 export const decodeServerEvent = (text: string): Either.Either<DecodedServerEvent, ProtocolError> => {
   const json = parseJson(text)
-  return Either.isLeft(json) ? Either.left(json.left) : decodeServerEventUnknown(json.right)
+  return Either.isLeft(json) ? Either.left(json.left) : decodeServerParsed(json.right, true)
 }
 
 /**
  * `decodeServerEvent` without the `Either`: the decoded event, or the `ProtocolError` (tell them
  * apart with `instanceof ProtocolError`). For a per-frame hot path: a well-formed frame of a
- * compiled type allocates nothing besides the parsed JSON and the decoded event. Never throws.
+ * compiled type allocates nothing besides the parsed JSON, which is itself the decoded event when
+ * it has no key the schema drops (else the event is a copy without them). Never throws.
  *
  * @since 0.2.0
  * @category decoding
@@ -238,12 +247,12 @@ export const decodeServerFrame = (text: string): DecodedServerEvent | ProtocolEr
   }
   try {
     const type = typeof json === "object" && json !== null ? (json as { readonly type?: unknown }).type : undefined
-    const fast = typeof type === "string" ? decodeFast(type, json) : undefined
+    const fast = typeof type === "string" ? decodeFast(type, json, true) : undefined
     if (fast !== undefined) return fast
   } catch {
     // a getter that throws, a Proxy: the full decoder below names it
   }
-  return Either.merge(decodeServerEventUnknown(json))
+  return Either.merge(decodeServerParsed(json, true))
 }
 
 /** Encodes with the member encoder for the event's `type`, then `JSON.stringify`; never throws. */

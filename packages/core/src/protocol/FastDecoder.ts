@@ -37,12 +37,14 @@ export const wireType = (schema: Schema.Schema.AnyNoContext): string => {
 export const FAIL: unique symbol = Symbol.for("@realtime-fx/core/protocol/FAIL")
 
 /**
- * A compiled decoder: the decoded value, or `FAIL`.
+ * A compiled decoder: the decoded value, or `FAIL`. With `owned` (the input is the caller's own,
+ * fresh from `JSON.parse`), an object or array whose every value decodes to itself and that has no
+ * key beyond the decoded ones is returned as it is instead of copied: the same value, no allocation.
  *
  * @since 0.2.0
  * @category models
  */
-export type Compiled = (input: unknown) => unknown
+export type Compiled = (input: unknown, owned?: boolean) => unknown
 
 const NO_OPTIONS = {}
 
@@ -87,7 +89,7 @@ const compileUnion = (ast: AST.Union): Compiled | undefined => {
     else bucket.push(c)
   }
   const keys = [...keyed.entries()]
-  return (v) => {
+  return (v, owned) => {
     if (keys.length > 0 && typeof v === "object" && v !== null) {
       const record = v as Readonly<Record<string, unknown>>
       for (const [name, buckets] of keys) {
@@ -95,13 +97,13 @@ const compileUnion = (ast: AST.Union): Compiled | undefined => {
         const bucket = buckets.get(record[name])
         if (bucket === undefined) continue
         for (const c of bucket) {
-          const out = c(v)
+          const out = c(v, owned)
           if (out !== FAIL) return out
         }
       }
     }
     for (const c of others) {
-      const out = c(v)
+      const out = c(v, owned)
       if (out !== FAIL) return out
     }
     return FAIL
@@ -143,23 +145,24 @@ export const compile = (ast: AST.AST): Compiled | undefined => {
       if (ast.elements.length !== 0 || ast.rest.length !== 1) return undefined
       const item = compile(ast.rest[0]!.type)
       if (item === undefined) return undefined
-      return (v) => {
+      return (v, owned) => {
         if (!Array.isArray(v)) return FAIL
-        const out = new Array<unknown>(v.length)
+        let out: Array<unknown> | undefined
         for (let i = 0; i < v.length; i++) {
-          const x = item(v[i])
+          const x = item(v[i], owned)
           if (x === FAIL) return FAIL
-          out[i] = x
+          if (out === undefined && (owned !== true || x !== v[i])) out = v.slice(0, i)
+          if (out !== undefined) out[i] = x
         }
-        return out
+        return out ?? v
       }
     }
     case "Refinement": {
       const from = compile(ast.from)
       if (from === undefined) return undefined
       const refinement = ast
-      return (v) => {
-        const out = from(v)
+      return (v, owned) => {
+        const out = from(v, owned)
         if (out === FAIL) return FAIL
         return Option.isNone(refinement.filter(out, NO_OPTIONS, refinement)) ? out : FAIL
       }
@@ -203,21 +206,52 @@ const compileStruct = (ast: AST.TypeLiteral): Compiled | undefined => {
   }
   const expected = new Set(names)
   const n = names.length
-  return (input) => {
+  /**
+   * For an owned input without a record part: the input itself when every field decodes to its own
+   * value and it has no other key, a copy of those fields when it has, `FAIL` when a field fails,
+   * `undefined` when a field decodes to another value (the caller decodes into a copy).
+   */
+  const inPlace = (record: Readonly<Record<string, unknown>>): unknown => {
+    let present = 0
+    for (let i = 0; i < n; i++) {
+      const name = names[i]!
+      if (optional[i] && !Object.prototype.hasOwnProperty.call(record, name)) continue
+      const raw = record[name]
+      const value = fields[i]!(raw, true)
+      if (value === FAIL) return FAIL
+      if (value !== raw) return undefined
+      present++
+    }
+    let keys = 0
+    for (const _ in record) keys++
+    if (keys === present) return record
+    // other keys beside: the decoded fields, as they are (nothing to decode again)
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++) {
+      const name = names[i]!
+      if (!optional[i] || Object.prototype.hasOwnProperty.call(record, name)) out[name] = record[name]
+    }
+    return out
+  }
+  return (input, owned) => {
     if (typeof input !== "object" || input === null || Array.isArray(input)) return FAIL
     const record = input as Readonly<Record<string, unknown>>
+    if (owned === true && indexes.length === 0) {
+      const kept = inPlace(record)
+      if (kept !== undefined) return kept
+    }
     const out: Record<string, unknown> = {}
     for (let i = 0; i < n; i++) {
       const name = names[i]!
       if (optional[i] && !Object.prototype.hasOwnProperty.call(record, name)) continue
-      const value = fields[i]!(record[name])
+      const value = fields[i]!(record[name], owned)
       if (value === FAIL) return FAIL
       out[name] = value
     }
     for (const index of indexes) {
       for (const k of Object.keys(record)) {
         if (index.key(k) === FAIL) continue
-        const value = index.value(record[k])
+        const value = index.value(record[k], owned)
         if (value === FAIL) return FAIL
         if (!expected.has(k)) out[k] = value
       }
@@ -232,7 +266,7 @@ const compileStruct = (ast: AST.TypeLiteral): Compiled | undefined => {
  * @since 0.2.0
  * @category models
  */
-export type FastDecoder<A> = (input: unknown) => A | typeof FAIL
+export type FastDecoder<A> = (input: unknown, owned?: boolean) => A | typeof FAIL
 
 /**
  * Compiles every member that can be compiled, keyed by its wire `type`.

@@ -147,12 +147,30 @@ describe("properties: decodeServerFrame is decodeServerEvent without the Either"
 })
 
 describe("properties: the compiled fast path agrees with the Schema decoder", () => {
-  const same = (value: unknown) => {
-    const fast = Protocol.decodeServerEventUnknown(value)
-    const reference = Protocol.decodeServerEventUnknownWithSchema(value)
+  const agree = (fast: Either.Either<unknown, ProtocolError>, reference: Either.Either<unknown, ProtocolError>) => {
     assert.strictEqual(fast._tag, reference._tag)
     if (Either.isRight(fast) && Either.isRight(reference)) assert.deepStrictEqual(fast.right, reference.right)
     if (Either.isLeft(fast) && Either.isLeft(reference)) assert.strictEqual(fast.left.message, reference.left.message)
+  }
+  /**
+   * The fast path on the value as given, and on its JSON text (where the decoder owns the parsed
+   * object and keeps what decodes to itself instead of copying it), each against the Schema decoder.
+   */
+  const same = (value: unknown) => {
+    agree(Protocol.decodeServerEventUnknown(value), Protocol.decodeServerEventUnknownWithSchema(value))
+    let text: string | undefined
+    try {
+      text = JSON.stringify(value)
+    } catch {
+      return
+    }
+    if (text === undefined) return
+    const frame = Protocol.decodeServerFrame(text)
+    agree(
+      frame instanceof ProtocolError ? Either.left(frame) : Either.right(frame),
+      Protocol.decodeServerEventUnknownWithSchema(JSON.parse(text))
+    )
+    agree(Protocol.decodeServerEvent(text), Protocol.decodeServerEventUnknownWithSchema(JSON.parse(text)))
   }
 
   it("every server member has a fast path", () => {
