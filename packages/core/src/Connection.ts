@@ -392,11 +392,11 @@ export const make = (config: ConnectionConfig): Effect.Effect<Connection, never,
       let handedOver = 0
       return restore(Effect.gen(function*() {
         while (written < batch.length) {
+          const text = batch[written]!
           if (keep) {
-            handedOver = batch[written]!.length
+            handedOver = text.length
             queuedBytes -= handedOver
           }
-          const text = batch[written]!
           yield* conn.send(text)
           batch[written] = ""
           bytesOutMetric.unsafeUpdate(text.length, metricTags)

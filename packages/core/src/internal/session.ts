@@ -185,11 +185,17 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
     // The public methods.
     // -----------------------------------------------------------------------
 
+    /** The session's end error once it has ended, else `undefined`. */
+    const endError = (): FatalError | undefined => {
+      const phase = shell.state().phase
+      return phase._tag === "Closed" ? phase.error : undefined
+    }
+
     /** Fails with the session's end error once it has ended; runs `effect` otherwise. */
     const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | FatalError, R> =>
       Effect.suspend((): Effect.Effect<A, E | FatalError, R> => {
-        const phase = shell.state().phase
-        return phase._tag === "Closed" ? Effect.fail(phase.error) : effect
+        const error = endError()
+        return error === undefined ? effect : Effect.fail(error)
       })
 
     /** Waits for `effect`, or fails with the session's end error if the session ends first. */
@@ -213,25 +219,22 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
       send: sendOwn,
       // `send` without the wait, for the audio's synchronous path (it waits for room after queueing).
       unsafeSend: (event) => {
-        const phase = shell.state().phase
-        if (phase._tag === "Closed") return phase.error
+        const ended = endError()
+        if (ended !== undefined) return ended
         const error = connection.unsafeSend(event)
         if (error === undefined && debug) shell.emit({ _tag: "ClientEvent", event })
         return error
       },
       unsafeSendAudio: (pcm) => {
-        const phase = shell.state().phase
-        if (phase._tag === "Closed") return phase.error
+        const ended = endError()
+        if (ended !== undefined) return ended
         const error = connection.unsafeSendAudio(pcm)
         if (error === undefined && debug) {
           shell.emit({ _tag: "ClientEvent", event: { type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(pcm) } })
         }
         return error
       },
-      ended: () => {
-        const phase = shell.state().phase
-        return phase._tag === "Closed" ? phase.error : undefined
-      },
+      ended: endError,
       // The session may end while the audio waits for room (the wait then returns): its appends are not sent.
       awaitRoom: Effect.zipRight(connection.awaitRoom, guarded(Effect.void))
     }, {

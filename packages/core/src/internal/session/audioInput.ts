@@ -193,10 +193,7 @@ export const make = (
     const queueChunk = (chunk: Int16Array): Effect.Effect<never, FatalError> | undefined => {
       const ms = samplesToMs(chunk.length)
       pushedMs += ms
-      if (dropOldest) {
-        enqueue({ event: { type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms })
-        return undefined
-      }
+      if (dropOldest) return queueEvent({ type: "input_audio_buffer.append", audio: AudioFrame.encodeBase64(chunk) }, ms)
       const error = sender.unsafeSendAudio(chunk)
       return error === undefined ? undefined : Effect.fail(error)
     }

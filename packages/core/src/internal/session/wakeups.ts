@@ -27,12 +27,15 @@ const setImmediate = (globalThis as { readonly setImmediate?: ((run: () => void)
 export const perTurn: Scheduler.Scheduler | undefined = setImmediate === undefined
   ? undefined
   : Scheduler.make((task, priority) => {
-    const fiber = Fiber.getCurrentFiber()
-    if (pending.length === 0 && Option.isSome(fiber)) fiber.value.currentScheduler.scheduleTask(task, priority)
+    const fiber = unheld()
+    if (Option.isSome(fiber)) fiber.value.currentScheduler.scheduleTask(task, priority)
     else later(task)
   })
 
 let pending: Array<Scheduler.Task> = []
+
+/** The running fiber, when nothing is held: what it asks for may then go the usual way. */
+const unheld = () => (pending.length === 0 ? Fiber.getCurrentFiber() : Option.none())
 
 const flush = () => {
   // What is asked for while these run waits for the next turn.
@@ -55,6 +58,6 @@ const later = (task: Scheduler.Task): void => {
  * @since 0.2.0
  */
 export const inOrder = (complete: () => void): void => {
-  if (perTurn === undefined || (pending.length === 0 && Option.isSome(Fiber.getCurrentFiber()))) complete()
+  if (perTurn === undefined || Option.isSome(unheld())) complete()
   else later(complete)
 }
