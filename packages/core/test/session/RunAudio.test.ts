@@ -51,6 +51,8 @@ describe.each([{ push: false }, { push: true }])("runAudio (push: $push)", ({ pu
       for (const frame of frames) {
         assert.strictEqual(frame.sampleRate, 24000)
         assert.strictEqual(AudioFrame.durationMs(frame), 100)
+        // Made by a constructor, not a literal V8 could pretenure (internal/session/records.ts).
+        assert.notStrictEqual(Object.getPrototypeOf(frame), Object.prototype)
       }
     }).pipe(Effect.provide(layer({}, { push }))))
 
