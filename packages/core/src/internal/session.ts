@@ -32,7 +32,6 @@ import * as SessionAudio from "./session/audioInput.js"
 import * as Conv from "./session/conversation.js"
 import * as Flow from "./session/flow.js"
 import * as Shell from "./session/dispatcher.js"
-import { ServerEventInput } from "./session/records.js"
 import { type Config, initial, type Input } from "./session/state.js"
 
 const DEFAULT_TIMEOUT = Duration.seconds(5)
@@ -125,7 +124,7 @@ export const make = (sessionOptions: RS.SessionOptions = {}) =>
 
     const serverInput = (event: Protocol.DecodedServerEvent): Input => {
       if (debug) shell.emit({ _tag: "ServerEvent", event })
-      return new ServerEventInput(event)
+      return { _tag: "ServerEvent", event }
     }
 
     const toInput = (event: Connection.ConnectionEvent): Input => {

@@ -51,7 +51,7 @@ describe.each([{ push: false }, { push: true }])("runAudio (push: $push)", ({ pu
       for (const frame of frames) {
         assert.strictEqual(frame.sampleRate, 24000)
         assert.strictEqual(AudioFrame.durationMs(frame), 100)
-        // Made by a constructor, not a literal V8 could pretenure (internal/session/records.ts).
+        // Made by a constructor, not a literal V8 could pretenure (internal/session/receivedFrame.ts).
         assert.notStrictEqual(Object.getPrototypeOf(frame), Object.prototype)
       }
     }).pipe(Effect.provide(layer({}, { push }))))

@@ -20,10 +20,10 @@ import * as Protocol from "../../Protocol.js"
 import type * as RS from "../../RealtimeSession.js"
 import * as Codec from "../audioCodec.js"
 import * as Redact from "../redact.js"
-import { ReceivedFrame } from "./records.js"
+import { ReceivedFrame } from "./receivedFrame.js"
 import * as Replies from "./replies.js"
-import type { Action, Input, OpResult, Out, Outcome, SessionState } from "./state.js"
-import { step, stepInto } from "./step.js"
+import type { Action, Input, OpResult, Outcome, SessionState } from "./state.js"
+import { step } from "./step.js"
 import { inOrder, perTurn } from "./wakeups.js"
 
 interface MessageHandle {
@@ -435,25 +435,20 @@ export const make = (initial: SessionState, env: ShellEnv): Shell => {
     }
   }
 
-  /** The actions of the input being run, in one array reused for every input (emptied after it). */
-  const actions: Out = []
-
   const run = (input: Input) => {
+    let transition
     try {
+      transition = step(state, input, env.now())
+    } catch (defect) {
+      return fault(`the session engine (on ${input._tag})`, Cause.die(defect))
+    }
+    state = transition.state
+    for (const action of transition.actions) {
       try {
-        state = stepInto(state, input, env.now(), actions)
+        interpret(action)
       } catch (defect) {
-        return fault(`the session engine (on ${input._tag})`, Cause.die(defect))
+        return fault(`the session shell (${action._tag})`, Cause.die(defect))
       }
-      for (const action of actions) {
-        try {
-          interpret(action)
-        } catch (defect) {
-          return fault(`the session shell (${action._tag})`, Cause.die(defect))
-        }
-      }
-    } finally {
-      actions.length = 0
     }
     while (finishing.length > 0) endSpan(finishing.pop()!, Exit.void)
     if (Replies.isIdle(state)) idle.unsafeOpen()

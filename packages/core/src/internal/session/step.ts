@@ -21,13 +21,6 @@ export const step = (state: SessionState, input: Input, now: number): Transition
   return { state: next, actions: out }
 }
 
-/**
- * `step` for the shell: the actions go into `out` (empty on entry), which the shell reuses from
- * frame to frame, so a frame makes no array or result object (./records.ts says why that matters).
- */
-export const stepInto = (state: SessionState, input: Input, now: number, out: Out): SessionState =>
-  apply(state, input, now, out)
-
 const apply = (s: SessionState, input: Input, now: number, out: Out): SessionState => {
   if (s.phase._tag === "Closed") return afterClose(s, s.phase.error, input, out)
   switch (input._tag) {
