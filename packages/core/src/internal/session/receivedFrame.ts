@@ -6,9 +6,9 @@ import { OUTPUT_RATE } from "./state.js"
 // young-generation GCs often enough, every later one is allocated straight in the old generation
 // ("pretenuring"). Frames held for a moment (the first ones of many replies, waiting for their
 // consumer) made V8 pretenure the frame literal in some processes; from then on every frame, dropped
-// at once by its consumer, died in the old generation and kept its samples' young objects alive
-// through every young GC: at 500 sessions such a process ran a mark-compact about every 500 ms, at
-// two to three times the CPU. Objects made by `new` are never pretenured.
+// at once by its consumer, died in the old generation: at 500 sessions such a process ran a
+// mark-compact about every 500 ms, at two to three times the CPU (BENCHMARKS.md, W3). Objects made
+// by `new` are never pretenured.
 
 /** A frame of 24 kHz mono as handed to a message's audio consumer. */
 export class ReceivedFrame implements AudioFrame.AudioFrame {
