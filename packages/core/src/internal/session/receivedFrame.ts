@@ -1,14 +1,14 @@
-/** A received audio frame, made by a constructor so that V8 never allocates it in the old generation. */
+/** A received audio frame, made by a constructor so that V8 does not pretenure it. */
 import type * as AudioFrame from "../../AudioFrame.js"
 import { OUTPUT_RATE } from "./state.js"
 
-// V8 tracks where object literals are allocated. When objects from one literal were found alive at
-// young-generation GCs often enough, every later one is allocated straight in the old generation
-// ("pretenuring"). Frames held for a moment (the first ones of many replies, waiting for their
-// consumer) made V8 pretenure the frame literal in some processes; from then on every frame, dropped
-// at once by its consumer, died in the old generation: at 500 sessions such a process ran a
-// mark-compact about every 500 ms, at two to three times the CPU (BENCHMARKS.md, W3). Objects made
-// by `new` are never pretenured.
+// V8 tracks where object literals are allocated. When nearly all objects of one literal it checked
+// survived a young-generation GC, every later one is allocated straight in the old generation
+// ("pretenuring"). In some processes with hundreds of sessions V8 did that to the frame literal
+// (probably because the first frames of many replies wait a moment for their consumer); from then
+// on every frame, dropped at once by its consumer, died in the old generation, which was marked about
+// every 500 ms, at about three times the CPU (BENCHMARKS.md, Results). Objects made by `new` are not
+// pretenured.
 
 /** A frame of 24 kHz mono as handed to a message's audio consumer. */
 export class ReceivedFrame implements AudioFrame.AudioFrame {
