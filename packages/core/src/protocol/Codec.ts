@@ -161,16 +161,20 @@ const decodeFast = (type: string, json: unknown, owned: boolean): DecodedServerE
   return out === FAIL ? undefined : out
 }
 
+/** The Schema decoder's event for a parsed frame of `type` (an unmodelled type: `UnknownServerEvent`). May throw. */
+const decodeSchema = (type: string, json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
+  const decoder = serverDecoders.get(type)
+  if (decoder === undefined) return unknownEvent(type, json)
+  const result = decoder(json)
+  // a Right carries no error: reuse it rather than allocate another
+  return Either.isRight(result) ? (result as unknown as Either.Either<never, never>) : Either.left(issueError(type, result.left))
+}
+
 const decodeServerUnsafe = (json: unknown, owned: boolean): Either.Either<DecodedServerEvent, ProtocolError> => {
   const type = typeOf(json)
   if (Either.isLeft(type)) return Either.left(type.left)
   const fast = decodeFast(type.right, json, owned)
-  if (fast !== undefined) return Either.right(fast)
-  const decoder = serverDecoders.get(type.right)
-  if (decoder === undefined) return unknownEvent(type.right, json)
-  const result = decoder(json)
-  // a Right carries no error: reuse it rather than allocate another
-  return Either.isRight(result) ? (result as unknown as Either.Either<never, never>) : Either.left(issueError(type.right, result.left))
+  return fast !== undefined ? Either.right(fast) : decodeSchema(type.right, json)
 }
 
 /**
@@ -205,11 +209,7 @@ const decodeServerParsed = (json: unknown, owned: boolean): Either.Either<Decode
 export const decodeServerEventUnknownWithSchema = (json: unknown): Either.Either<DecodedServerEvent, ProtocolError> => {
   try {
     const type = typeOf(json)
-    if (Either.isLeft(type)) return Either.left(type.left)
-    const decoder = serverDecoders.get(type.right)
-    if (decoder === undefined) return unknownEvent(type.right, json)
-    const result = decoder(json)
-    return Either.isRight(result) ? Either.right(result.right) : Either.left(issueError(type.right, result.left))
+    return Either.isLeft(type) ? Either.left(type.left) : decodeSchema(type.right, json)
   } catch (e) {
     return Either.left(thrownError("decode server event", safeTypeOf(json), e))
   }
@@ -247,8 +247,11 @@ export const decodeServerFrame = (text: string): DecodedServerEvent | ProtocolEr
   }
   try {
     const type = typeof json === "object" && json !== null ? (json as { readonly type?: unknown }).type : undefined
-    const fast = typeof type === "string" ? decodeFast(type, json, true) : undefined
-    if (fast !== undefined) return fast
+    if (typeof type === "string") {
+      const fast = decodeFast(type, json, true)
+      // declined by the compiled decoder (or none): the Schema decoder names the issue
+      return fast !== undefined ? fast : Either.merge(decodeSchema(type, json))
+    }
   } catch {
     // a getter that throws, a Proxy: the full decoder below names it
   }

@@ -206,47 +206,38 @@ const compileStruct = (ast: AST.TypeLiteral): Compiled | undefined => {
   }
   const expected = new Set(names)
   const n = names.length
-  /**
-   * For an owned input without a record part: the input itself when every field decodes to its own
-   * value and it has no other key, a copy of those fields when it has, `FAIL` when a field fails,
-   * `undefined` when a field decodes to another value (the caller decodes into a copy).
-   */
-  const inPlace = (record: Readonly<Record<string, unknown>>): unknown => {
-    let present = 0
-    for (let i = 0; i < n; i++) {
-      const name = names[i]!
-      if (optional[i] && !Object.prototype.hasOwnProperty.call(record, name)) continue
-      const raw = record[name]
-      const value = fields[i]!(raw, true)
-      if (value === FAIL) return FAIL
-      if (value !== raw) return undefined
-      present++
-    }
-    let keys = 0
-    for (const _ in record) keys++
-    if (keys === present) return record
-    // other keys beside: the decoded fields, as they are (nothing to decode again)
+  const has = (record: Readonly<Record<string, unknown>>, i: number): boolean =>
+    !optional[i] || Object.prototype.hasOwnProperty.call(record, names[i]!)
+  /** The fields before `upTo` that `record` has, as they are (each decoded to itself). */
+  const fieldsOf = (record: Readonly<Record<string, unknown>>, upTo: number): Record<string, unknown> => {
     const out: Record<string, unknown> = {}
-    for (let i = 0; i < n; i++) {
-      const name = names[i]!
-      if (!optional[i] || Object.prototype.hasOwnProperty.call(record, name)) out[name] = record[name]
-    }
+    for (let i = 0; i < upTo; i++) if (has(record, i)) out[names[i]!] = record[names[i]!]
     return out
   }
   return (input, owned) => {
     if (typeof input !== "object" || input === null || Array.isArray(input)) return FAIL
     const record = input as Readonly<Record<string, unknown>>
-    if (owned === true && indexes.length === 0) {
-      const kept = inPlace(record)
-      if (kept !== undefined) return kept
-    }
-    const out: Record<string, unknown> = {}
+    // An owned input without a record part is not copied while every field decodes to its own value.
+    let out: Record<string, unknown> | undefined = owned === true && indexes.length === 0 ? undefined : {}
+    let present = 0
     for (let i = 0; i < n; i++) {
+      if (!has(record, i)) continue
       const name = names[i]!
-      if (optional[i] && !Object.prototype.hasOwnProperty.call(record, name)) continue
-      const value = fields[i]!(record[name], owned)
+      const raw = record[name]
+      const value = fields[i]!(raw, owned)
       if (value === FAIL) return FAIL
+      present++
+      if (out === undefined) {
+        if (value === raw) continue
+        out = fieldsOf(record, i)
+      }
       out[name] = value
+    }
+    if (out === undefined) {
+      // Every field is its own value: the input itself, or its fields alone if it has other keys.
+      let keys = 0
+      for (const _ in record) keys++
+      return keys === present ? record : fieldsOf(record, n)
     }
     for (const index of indexes) {
       for (const k of Object.keys(record)) {
